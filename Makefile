@@ -1,0 +1,62 @@
+# CreditGuard — `make run` and `make test` are all a newcomer needs (see README).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# Parallel test processes; CI machines have 2 cores.
+TEST_WORKERS ?= 2
+
+.PHONY: help install run test lint format migrate seed messages chromium clean-data bench
+
+help:
+	@echo "make run     install, migrate, load demo data, start web + worker + beat"
+	@echo "make test    the whole test suite (real PostgreSQL, Redis, Celery, Chromium)"
+	@echo "make lint    ruff check and format check"
+	@echo "make bench   the benchmarks in bench/"
+
+$(INSTALLED): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	touch $@
+
+install: $(INSTALLED)
+
+run: install
+	$(BIN)/python -m creditguard.devstack run
+
+# Browser tests drive Debian's Chromium; install it when it is missing and we may.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi; \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  ($$SUDO apt-get update -qq && $$SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+	    || echo "could not install chromium: browser tests will fail under CI=true, skip otherwise"; }
+
+test: install chromium
+	$(BIN)/python -m creditguard.devstack exec -- $(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: install
+	$(BIN)/python -m creditguard.devstack exec -- env CREDITGUARD_DB_ROLE=owner $(BIN)/python manage.py migrate
+
+seed: install
+	$(BIN)/python -m creditguard.devstack exec -- $(BIN)/python manage.py seed_demo
+
+# Regenerate the zh-Hans catalogue after adding strings, then translate the new entries.
+messages: install
+	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --no-obsolete
+	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
+
+bench: install
+	$(BIN)/python -m creditguard.devstack exec -- $(BIN)/python bench/run_all.py
+
+clean-data:
+	$(BIN)/python -m creditguard.devstack reset

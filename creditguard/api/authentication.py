@@ -1,0 +1,50 @@
+import hmac
+from datetime import timedelta
+
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from creditguard.tenancy.context import activate_tenant, set_db_variable
+
+from .models import KEY_PREFIX, ApiKey, hash_secret
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer cg_<prefix>_<secret>`; the key's tenant becomes the active one."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[AnonymousUser, ApiKey] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _sep, raw_key = header.partition(" ")
+        if scheme.lower() != self.keyword.lower():
+            return None
+        raw_key = raw_key.strip()
+        prefix = raw_key.removeprefix(KEY_PREFIX).split("_", 1)[0]
+        if not raw_key.startswith(KEY_PREFIX) or not prefix:
+            raise exceptions.AuthenticationFailed(_("Malformed API key."))
+        # The row-level security policy lets this transaction see the one key with this prefix.
+        set_db_variable("api_key_prefix", prefix)
+        api_key = (
+            ApiKey.unscoped.select_related("tenant")
+            .filter(prefix=prefix, revoked_at__isnull=True, tenant__is_active=True)
+            .first()
+        )
+        if api_key is None or not hmac.compare_digest(api_key.hashed_key, hash_secret(raw_key)):
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
+        activate_tenant(api_key.tenant)
+        now = timezone.now()
+        if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+            ApiKey.unscoped.filter(pk=api_key.pk).update(last_used_at=now)
+        request._request.tenant = api_key.tenant
+        return AnonymousUser(), api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{self.keyword} realm="api"'

@@ -1,0 +1,76 @@
+"""The current tenant: one value in a context variable and in the database transaction.
+
+Both walls are set together by `activate_tenant`: the application wall (tenant-scoped managers
+read the context variable) and the database wall (row-level security policies read
+`app.tenant_id`, set with `set_config(..., is_local => true)` so it ends with the transaction
+and can never leak to the next user of a pooled connection).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+from django.db import connection, transaction
+
+if TYPE_CHECKING:
+    from .models import Tenant
+
+_current_tenant: ContextVar[Tenant | None] = ContextVar("current_tenant", default=None)
+
+
+class TenantNotSet(RuntimeError):
+    """A tenant-owned table was queried with no tenant active."""
+
+
+def set_db_variable(name: str, value: str) -> None:
+    """Set a transaction-local `app.*` setting read by the row-level security policies."""
+    if not connection.in_atomic_block:
+        raise RuntimeError(f"app.{name} must be set inside a transaction")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [f"app.{name}", value])
+
+
+def reset_db_context() -> None:
+    """Forget every `app.*` setting of this transaction (start of a request)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('app.tenant_id', '', true), set_config('app.user_id', '', true), "
+            "set_config('app.api_key_prefix', '', true)"
+        )
+
+
+def activate_tenant(tenant: Tenant) -> None:
+    set_db_variable("tenant_id", str(tenant.pk))
+    _current_tenant.set(tenant)
+
+
+def deactivate_tenant() -> None:
+    _current_tenant.set(None)
+    if connection.in_atomic_block:
+        set_db_variable("tenant_id", "")
+
+
+def current_tenant() -> Tenant:
+    tenant = _current_tenant.get()
+    if tenant is None:
+        raise TenantNotSet("no tenant is active; use tenant_context() or the request's tenant")
+    return tenant
+
+
+def current_tenant_or_none() -> Tenant | None:
+    return _current_tenant.get()
+
+
+@contextmanager
+def tenant_context(tenant: Tenant) -> Iterator[Tenant]:
+    """Run the block in a transaction with `tenant` active on both walls."""
+    token = _current_tenant.set(None)
+    try:
+        with transaction.atomic():
+            activate_tenant(tenant)
+            yield tenant
+    finally:
+        _current_tenant.reset(token)

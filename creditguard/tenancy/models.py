@@ -1,0 +1,52 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .context import current_tenant
+
+
+class Tenant(models.Model):
+    """A customer company: the seller that keeps credit files on its buyers (the policyholder)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    base_currency = models.CharField(_("base currency"), max_length=3, default="EUR")
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tenant")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantScopedManager(models.Manager):
+    """Returns only the active tenant's rows and refuses to run when no tenant is active."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(tenant=current_tenant())
+
+
+class TenantOwnedModel(models.Model):
+    """Base for every tenant-owned table.
+
+    Each concrete table must also get row-level security in its migration
+    (`creditguard.tenancy.db.enable_row_level_security`); tests/test_tenancy_rls.py fails for a
+    table with a tenant_id column that lacks it.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", editable=False)
+
+    objects = TenantScopedManager()  # noqa: DJ012
+    # Still filtered by row-level security; for code that sets the tenant in SQL itself
+    # (authentication, tasks that fan out over tenants).
+    unscoped = models.Manager()  # noqa: DJ012
+
+    class Meta:
+        abstract = True
+        base_manager_name = "unscoped"
+
+
+class AppendOnly:
+    """Marker: the runtime database role may only SELECT and INSERT this model's table."""

@@ -1,0 +1,49 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from creditguard.web import views
+from creditguard.web.forms import EmailAuthenticationForm
+
+handler404 = "creditguard.web.views.error_404"
+handler500 = "creditguard.web.views.error_500"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("creditguard.api.urls")),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=EmailAuthenticationForm
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("tenant/switch/", views.tenant_switch, name="tenant-switch"),
+    path("settings/users/", views.members, name="members"),
+    path("settings/users/<int:membership_id>/", views.member_edit, name="member-edit"),
+    path("settings/api-keys/", views.api_keys, name="api-keys"),
+    path(
+        "settings/api-keys/<int:api_key_id>/revoke/",
+        views.api_key_revoke_view,
+        name="api-key-revoke",
+    ),
+    path("settings/audit/", views.audit_log, name="audit-log"),
+]

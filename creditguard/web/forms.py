@@ -1,0 +1,43 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, UsernameField
+from django.utils.translation import gettext_lazy as _
+
+from creditguard.accounts.roles import Role
+from creditguard.api.models import ApiKey
+
+
+class MembershipAddForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+    full_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    approval_authority = forms.DecimalField(
+        label=_("Approval authority"), min_value=0, max_digits=18, decimal_places=2, initial=0
+    )
+
+
+class MembershipEditForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    approval_authority = forms.DecimalField(
+        label=_("Approval authority"), min_value=0, max_digits=18, decimal_places=2
+    )
+    approval_currency = forms.RegexField(
+        label=_("Currency"),
+        regex=r"^[A-Z]{3}$",
+        max_length=3,
+        error_messages={"invalid": _("Use a three-letter ISO 4217 code, e.g. EUR.")},
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False)
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    scope = forms.ChoiceField(label=_("Scope"), choices=ApiKey.Scope.choices)
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    """Users sign in with their email address, which is also their username."""
+
+    username = UsernameField(
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )

@@ -1,0 +1,156 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from creditguard.accounts.models import Membership
+from creditguard.accounts.roles import Permission
+from creditguard.accounts.selectors import SESSION_TENANT_KEY, tenant_memberships
+from creditguard.accounts.services import membership_add, membership_update
+from creditguard.api.models import ApiKey
+from creditguard.api.problems import django_problem, is_api_request
+from creditguard.api.services import api_key_create, api_key_revoke
+from creditguard.audit.selectors import audit_events
+
+from . import health
+from .decorators import tenant_view
+from .forms import ApiKeyCreateForm, MembershipAddForm, MembershipEditForm
+
+
+@tenant_view()
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "web/dashboard.html",
+        {
+            "member_count": Membership.objects.filter(is_active=True).count(),
+            "active_key_count": ApiKey.objects.filter(revoked_at__isnull=True).count(),
+            "recent_events": audit_events()[:10],
+        },
+    )
+
+
+@login_required
+@require_POST
+def tenant_switch(request: HttpRequest) -> HttpResponse:
+    wanted = request.POST.get("tenant_id", "")
+    for membership in request.memberships:
+        if str(membership.tenant_id) == wanted:
+            request.session[SESSION_TENANT_KEY] = membership.tenant_id
+            messages.success(request, _("Switched to %(tenant)s.") % {"tenant": membership.tenant})
+            break
+    else:
+        raise Http404
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = "dashboard"
+    return redirect(next_url)
+
+
+def _form_errors_from(form, error: ValidationError) -> None:
+    for field, field_errors in error.message_dict.items():
+        for message in field_errors:
+            form.add_error(field if field in form.fields else None, message)
+
+
+@tenant_view(Permission.MANAGE_USERS)
+def members(request: HttpRequest) -> HttpResponse:
+    form = MembershipAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = membership_add(
+                tenant=request.tenant, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, _("%(email)s was added.") % {"email": membership.user.email})
+            return redirect("members")
+    return render(
+        request,
+        "web/members.html",
+        {"form": form, "memberships": tenant_memberships(tenant_id=request.tenant.pk)},
+    )
+
+
+@tenant_view(Permission.MANAGE_USERS)
+def member_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = Membership.objects.select_related("user").filter(pk=membership_id).first()
+    if membership is None:
+        raise Http404
+    initial = {
+        "role": membership.role,
+        "approval_authority": membership.approval_authority,
+        "approval_currency": membership.approval_currency,
+        "is_active": membership.is_active,
+    }
+    form = MembershipEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership_update(
+                tenant=request.tenant,
+                actor=request.user,
+                membership=membership,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, _("Membership updated."))
+            return redirect("members")
+    return render(request, "web/member_edit.html", {"form": form, "membership": membership})
+
+
+@tenant_view(Permission.MANAGE_API_KEYS)
+def api_keys(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyCreateForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        _api_key, new_key = api_key_create(
+            tenant=request.tenant, actor=request.user, **form.cleaned_data
+        )
+        form = ApiKeyCreateForm()
+    return render(
+        request,
+        "web/api_keys.html",
+        {"form": form, "new_key": new_key, "api_keys": ApiKey.objects.select_related("created_by")},
+    )
+
+
+@tenant_view(Permission.MANAGE_API_KEYS)
+@require_POST
+def api_key_revoke_view(request: HttpRequest, api_key_id: int) -> HttpResponse:
+    api_key = ApiKey.objects.filter(pk=api_key_id).first()
+    if api_key is None:
+        raise Http404
+    api_key_revoke(tenant=request.tenant, actor=request.user, api_key=api_key)
+    messages.success(request, _("API key %(name)s was revoked.") % {"name": api_key.name})
+    return redirect("api-keys")
+
+
+@tenant_view(Permission.VIEW_AUDIT)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    page = Paginator(audit_events(), 50).get_page(request.GET.get("page"))
+    return render(request, "web/audit_log.html", {"page": page})
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    report = health.check_all()
+    return JsonResponse(report, status=200 if report["status"] != "down" else 503)
+
+
+def error_404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api_request(request):
+        return django_problem(request, 404)
+    return render(request, "404.html", status=404)
+
+
+def error_500(request: HttpRequest) -> HttpResponse:
+    if is_api_request(request):
+        return django_problem(request, 500)
+    return render(request, "500.html", status=500)

@@ -1,0 +1,114 @@
+"""Shared fixtures: real PostgreSQL (as the runtime role, so RLS applies), real Redis.
+
+Three standing users, as in healthchecks' tests: `owner` (admin of tenant A), `teammate`
+(analyst in A) and `outsider` (admin of tenant B).
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+from creditguard.tenancy.context import _current_tenant, activate_tenant, deactivate_tenant
+from tests.factories import ApiKeyFactory, MembershipFactory, TenantFactory
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_service(available: bool, reason: str) -> None:
+    """Skip a test whose external prerequisite is missing, except in CI where that fails."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: missing services fail instead of skipping)")
+    pytest.skip(reason)
+
+
+@contextmanager
+def owner_role() -> Iterator[None]:
+    """Connect as the owner role (creates and migrates the test database)."""
+    connection = connections["default"]
+    connection.close()
+    runtime = {key: connection.settings_dict[key] for key in ("USER", "PASSWORD")}
+    connection.settings_dict.update(settings.DATABASE_OWNER_CREDENTIALS)
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.update(runtime)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker):
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock(), owner_role():
+        database_config = setup_databases(verbosity=0, interactive=False, keepdb=False)
+    yield
+    with django_db_blocker.unblock(), owner_role():
+        teardown_databases(database_config, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _no_tenant_leaks_between_tests() -> Iterator[None]:
+    token = _current_tenant.set(None)
+    yield
+    _current_tenant.reset(token)
+
+
+@pytest.fixture
+def tenant_a(db):
+    return TenantFactory(slug="tenant-a", name="Tenant A Ltd")
+
+
+@pytest.fixture
+def tenant_b(db):
+    return TenantFactory(slug="tenant-b", name="Tenant B Ltd")
+
+
+@contextmanager
+def active(tenant) -> Iterator[None]:
+    """Activate `tenant` inside the test's transaction (the test is already atomic)."""
+    activate_tenant(tenant)
+    try:
+        yield
+    finally:
+        deactivate_tenant()
+
+
+@pytest.fixture
+def owner(tenant_a):
+    with active(tenant_a):
+        return MembershipFactory(tenant=tenant_a, role="admin", user__email="owner@a.example").user
+
+
+@pytest.fixture
+def teammate(tenant_a):
+    with active(tenant_a):
+        return MembershipFactory(
+            tenant=tenant_a, role="analyst", user__email="teammate@a.example"
+        ).user
+
+
+@pytest.fixture
+def outsider(tenant_b):
+    with active(tenant_b):
+        return MembershipFactory(
+            tenant=tenant_b, role="admin", user__email="outsider@b.example"
+        ).user
+
+
+@pytest.fixture
+def api_key_a(tenant_a):
+    """(ApiKey, raw key) with write scope for tenant A."""
+    with active(tenant_a):
+        return ApiKeyFactory.create_with_raw_key(tenant=tenant_a, scope="write")
+
+
+@pytest.fixture
+def api_key_b(tenant_b):
+    with active(tenant_b):
+        return ApiKeyFactory.create_with_raw_key(tenant=tenant_b, scope="write")
