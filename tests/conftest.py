@@ -5,12 +5,16 @@ Three standing users, as in healthchecks' tests: `owner` (admin of tenant A), `t
 """
 
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.test import TransactionTestCase
 
 from creditguard.tenancy.context import _current_tenant, activate_tenant, deactivate_tenant
 from tests.factories import ApiKeyFactory, MembershipFactory, TenantFactory
@@ -41,8 +45,20 @@ def owner_role() -> Iterator[None]:
         connection.settings_dict.update(runtime)
 
 
+_flush_as_runtime_role = TransactionTestCase._fixture_teardown
+
+
+def _flush_as_owner(self: TransactionTestCase) -> None:
+    # Flushing truncates tables; the runtime role may not TRUNCATE (it would bypass RLS).
+    with owner_role():
+        _flush_as_runtime_role(self)
+
+
+TransactionTestCase._fixture_teardown = _flush_as_owner
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_test_environment, django_db_blocker):
+def django_db_setup(django_test_environment, django_db_modify_db_settings, django_db_blocker):  # noqa: ANN001, ANN201
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock(), owner_role():
@@ -112,3 +128,57 @@ def api_key_a(tenant_a):
 def api_key_b(tenant_b):
     with active(tenant_b):
         return ApiKeyFactory.create_with_raw_key(tenant=tenant_b, scope="write")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):  # noqa: ANN001, ANN201
+    """A real Celery worker process on this test run's own queue and test database.
+
+    Tests that use it must commit their data: mark them `django_db(transaction=True)`.
+    """
+    from creditguard.celery import app
+
+    with django_db_blocker.unblock():
+        database_name = connections["default"].settings_dict["NAME"]
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    hostname = f"{queue}@localhost"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "creditguard.settings.test",
+        "CREDITGUARD_TEST_DATABASE_NAME": database_name,
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "creditguard",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "1",
+            "--queues",
+            queue,
+            "--hostname",
+            hostname,
+            "--loglevel",
+            "WARNING",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        env=env,
+        cwd=settings.BASE_DIR,
+    )
+    deadline = time.monotonic() + 60
+    while not app.control.ping(destination=[hostname], timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the test Celery worker did not start")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -16,3 +16,9 @@ CELERY_BEAT_SCHEDULE = {}
 # A Celery worker started by the tests must use the test database of the process that started it.
 if os.environ.get("CREDITGUARD_TEST_DATABASE_NAME"):
     DATABASES["default"]["NAME"] = os.environ["CREDITGUARD_TEST_DATABASE_NAME"]  # noqa: F405
+
+# Several test runs may share one PostgreSQL and Redis (developers, helpers, CI): each run gets
+# its own test database and its own Celery queue, inherited by the workers it starts.
+_run_id = os.environ.setdefault("CREDITGUARD_TEST_RUN_ID", str(os.getpid()))
+DATABASES["default"]["TEST"] = {"NAME": f"test_creditguard_{_run_id}"}  # noqa: F405
+CELERY_TASK_DEFAULT_QUEUE = f"test-{_run_id}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"

@@ -52,22 +52,35 @@ def grant_runtime_privileges(using: str = "default", **_kwargs: object) -> None:
     append_only = sorted(
         model._meta.db_table for model in apps.get_models() if issubclass(model, AppendOnly)
     )
-    password = settings.DATABASE_APP_PASSWORD or None
     ident = sql.Identifier(role)
-    attributes = sql.SQL(
-        "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION LOGIN PASSWORD {}"
-    ).format(sql.Literal(password))
     with connection.cursor() as cursor:
-        # Concurrent test databases may race to create the cluster-wide role.
+        # Parallel test databases share the cluster-wide role: create it at most once, and alter
+        # it only when needed (concurrent ALTER ROLE fails with "tuple concurrently updated").
         cursor.execute(
             sql.SQL(
                 "DO $$ BEGIN "
                 "IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {name}) THEN "
-                "CREATE ROLE {role}; END IF; "
+                "CREATE ROLE {role} LOGIN; END IF; "
                 "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
             ).format(name=sql.Literal(role), role=ident)
         )
-        cursor.execute(sql.SQL("ALTER ROLE {} ").format(ident) + attributes)
+        cursor.execute(
+            "SELECT rolsuper OR rolbypassrls OR rolcreatedb OR rolcreaterole OR rolreplication "
+            "OR NOT rolcanlogin FROM pg_roles WHERE rolname = %s",
+            [role],
+        )
+        if cursor.fetchone()[0]:
+            cursor.execute(
+                sql.SQL(
+                    "ALTER ROLE {} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION LOGIN"
+                ).format(ident)
+            )
+        if settings.DATABASE_APP_PASSWORD:
+            cursor.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    ident, sql.Literal(settings.DATABASE_APP_PASSWORD)
+                )
+            )
         database = sql.Identifier(connection.settings_dict["NAME"])
         statements = [
             sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(database, ident),

@@ -38,7 +38,7 @@ class TenantOwnedModel(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", editable=False)
 
-    objects = TenantScopedManager()  # noqa: DJ012
+    objects = TenantScopedManager()
     # Still filtered by row-level security; for code that sets the tenant in SQL itself
     # (authentication, tasks that fan out over tenants).
     unscoped = models.Manager()  # noqa: DJ012
