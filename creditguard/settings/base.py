@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "creditguard.audit",
     "creditguard.api",
     "creditguard.web",
+    "creditguard.reference",
+    "buyers",
 ]
 
 MIDDLEWARE = [

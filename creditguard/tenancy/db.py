@@ -99,3 +99,26 @@ def grant_runtime_privileges(using: str = "default", **_kwargs: object) -> None:
         ]
         for statement in statements:
             cursor.execute(statement)
+
+
+def same_tenant_foreign_key(table: str, column: str, target: str) -> list[migrations.RunSQL]:
+    """Migration operations: `table.column` may only point at a row of the same tenant.
+
+    Foreign-key checks bypass row-level security, so a plain FK would accept another tenant's id.
+    The composite key (tenant_id, column) → (tenant_id, id) makes that impossible in the database
+    and is the shape Citus needs to co-locate tenant rows.
+    """
+    target_key = f"{target}_tenant_id_key"
+    constraint = f"{table}_{column}_same_tenant"
+    return [
+        migrations.RunSQL(
+            f"DO $$ BEGIN ALTER TABLE {target} ADD CONSTRAINT {target_key} UNIQUE (tenant_id, id); "
+            "EXCEPTION WHEN duplicate_table OR duplicate_object THEN NULL; END $$",
+            reverse_sql=migrations.RunSQL.noop,
+        ),
+        migrations.RunSQL(
+            f"ALTER TABLE {table} ADD CONSTRAINT {constraint} FOREIGN KEY (tenant_id, {column}) "
+            f"REFERENCES {target} (tenant_id, id) DEFERRABLE INITIALLY DEFERRED",
+            reverse_sql=f"ALTER TABLE {table} DROP CONSTRAINT {constraint}",
+        ),
+    ]

@@ -1,0 +1,362 @@
+"""The buyer credit file: identity, financial statements, receivables and what happens to them.
+
+Every table is tenant-owned (row-level security in the migrations). Natural keys from the ERP
+(`erp_reference`) are unique per tenant, which is what bulk upserts key on.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from creditguard.reference.models import Country
+from creditguard.tenancy.models import TenantOwnedModel
+
+MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class Buyer(TenantOwnedModel):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        ON_HOLD = "on_hold", _("On hold")
+        INSOLVENT = "insolvent", _("Insolvent")
+        CLOSED = "closed", _("Closed")
+
+    erp_reference = models.CharField(_("ERP reference"), max_length=64)
+    legal_name = models.CharField(_("legal name"), max_length=200)
+    registration_number = models.CharField(_("registration number"), max_length=64, blank=True)
+    vat_number = models.CharField(_("VAT number"), max_length=32, blank=True)
+    lei = models.CharField(_("LEI"), max_length=20, blank=True)
+    country = models.ForeignKey(
+        Country, on_delete=models.PROTECT, related_name="+", verbose_name=_("country")
+    )
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    nace_code = models.CharField(_("NACE code"), max_length=5)
+    nace_section = models.CharField(_("sector"), max_length=1, editable=False)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="subsidiaries",
+        verbose_name=_("parent company"),
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "erp_reference"], name="buyer_unique_erp_ref"
+            ),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="buyer_not_own_parent"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "legal_name"], name="buyer_name_idx"),
+            models.Index(fields=["tenant", "country"], name="buyer_country_idx"),
+            models.Index(fields=["tenant", "nace_section"], name="buyer_sector_idx"),
+            models.Index(fields=["tenant", "parent"], name="buyer_parent_idx"),
+        ]
+        ordering = ["legal_name"]
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+
+class FinancialStatement(TenantOwnedModel):
+    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="financials")
+    period_end = models.DateField(_("period end"))
+    period_months = models.PositiveSmallIntegerField(_("months covered"), default=12)
+    currency = models.CharField(_("currency"), max_length=3)
+    revenue = models.DecimalField(_("revenue"), **MONEY)
+    ebit = models.DecimalField(_("EBIT"), **MONEY)
+    net_income = models.DecimalField(_("net income"), **MONEY)
+    total_assets = models.DecimalField(_("total assets"), **MONEY)
+    current_assets = models.DecimalField(_("current assets"), **MONEY)
+    current_liabilities = models.DecimalField(_("current liabilities"), **MONEY)
+    total_liabilities = models.DecimalField(_("total liabilities"), **MONEY)
+    retained_earnings = models.DecimalField(_("retained earnings"), **MONEY)
+    equity = models.DecimalField(_("equity"), **MONEY)
+    audited = models.BooleanField(_("audited"), default=False)
+    source = models.CharField(_("source"), max_length=60, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "buyer", "period_end"], name="statement_unique_period"
+            ),
+        ]
+        ordering = ["-period_end"]
+
+    def __str__(self) -> str:
+        return f"{self.buyer_id} {self.period_end}"
+
+
+class Invoice(TenantOwnedModel):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        PARTIALLY_PAID = "partially_paid", _("Partially paid")
+        PAID = "paid", _("Paid")
+        DISPUTED = "disputed", _("Disputed")
+        WRITTEN_OFF = "written_off", _("Written off")
+
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="invoices")
+    erp_reference = models.CharField(_("ERP reference"), max_length=64)
+    number = models.CharField(_("invoice number"), max_length=64, blank=True)
+    issue_date = models.DateField(_("issue date"))
+    due_date = models.DateField(_("due date"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3)
+    paid_amount = models.DecimalField(_("paid amount"), default=Decimal("0"), **MONEY)
+    paid_date = models.DateField(_("paid date"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "erp_reference"], name="invoice_unique_erp_ref"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="invoice_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(paid_amount__gte=0) & Q(paid_amount__lte=F("amount")),
+                name="invoice_paid_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_date__gte=F("issue_date")), name="invoice_due_after_issue"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "buyer", "status"], name="invoice_buyer_status_idx"),
+            models.Index(fields=["tenant", "due_date"], name="invoice_due_idx"),
+        ]
+        ordering = ["-issue_date", "-id"]
+
+    def __str__(self) -> str:
+        return self.number or self.erp_reference
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.paid_amount
+
+
+class Payment(TenantOwnedModel):
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="payments")
+    erp_reference = models.CharField(_("ERP reference"), max_length=64)
+    received_date = models.DateField(_("received"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "erp_reference"], name="payment_unique_erp_ref"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+        ordering = ["-received_date", "-id"]
+
+    def __str__(self) -> str:
+        return self.erp_reference
+
+
+class PaymentAllocation(TenantOwnedModel):
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    amount = models.DecimalField(_("amount"), **MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "payment", "invoice"], name="allocation_unique"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} → {self.invoice_id}: {self.amount}"
+
+
+class Dispute(TenantOwnedModel):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
+
+    class Reason(models.TextChoices):
+        QUALITY = "quality", _("Quality of goods or services")
+        QUANTITY = "quantity", _("Quantity or delivery")
+        PRICE = "price", _("Price or invoicing error")
+        OTHER = "other", _("Other")
+
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="disputes")
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="disputes"
+    )
+    erp_reference = models.CharField(_("ERP reference"), max_length=64)
+    reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
+    description = models.TextField(_("description"), blank=True)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3)
+    opened_date = models.DateField(_("opened"))
+    resolved_date = models.DateField(_("resolved"), null=True, blank=True)
+    resolution = models.CharField(_("resolution"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "erp_reference"], name="dispute_unique_erp_ref"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="dispute_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(resolved_date__isnull=True) | Q(resolved_date__gte=F("opened_date")),
+                name="dispute_resolved_after_opened",
+            ),
+        ]
+        ordering = ["-opened_date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} {self.amount} {self.currency}"
+
+
+class PaymentPlan(TenantOwnedModel):
+    class Status(models.TextChoices):
+        KEPT = "kept", _("Kept")
+        BROKEN = "broken", _("Broken")
+        COMPLETED = "completed", _("Completed")
+
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="payment_plans")
+    erp_reference = models.CharField(_("ERP reference"), max_length=64)
+    agreed_date = models.DateField(_("agreed"))
+    total_amount = models.DecimalField(_("total"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default="kept")
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "erp_reference"], name="paymentplan_unique_erp_ref"
+            ),
+        ]
+        ordering = ["-agreed_date", "-id"]
+
+    def __str__(self) -> str:
+        return self.erp_reference
+
+
+class Instalment(TenantOwnedModel):
+    plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="instalments")
+    due_date = models.DateField(_("due date"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    paid_amount = models.DecimalField(_("paid amount"), default=Decimal("0"), **MONEY)
+    paid_date = models.DateField(_("paid date"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "plan", "due_date"], name="instalment_unique_due"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),
+        ]
+        ordering = ["due_date"]
+
+    def __str__(self) -> str:
+        return f"{self.due_date} {self.amount}"
+
+
+class BuyerNote(TenantOwnedModel):
+    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(_("note"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+def buyer_document_path(instance: "BuyerDocument", filename: str) -> str:
+    return f"tenants/{instance.tenant_id}/buyers/{instance.buyer_id}/{filename}"
+
+
+class BuyerDocument(TenantOwnedModel):
+    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="documents")
+    title = models.CharField(_("title"), max_length=200)
+    file = models.FileField(_("file"), upload_to=buyer_document_path)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+def import_upload_path(instance: "ImportJob", filename: str) -> str:
+    return f"tenants/{instance.tenant_id}/imports/{filename}"
+
+
+class ImportJob(TenantOwnedModel):
+    """A CSV/XLSX upload mapped onto one record kind and imported all-or-nothing by Celery."""
+
+    class Kind(models.TextChoices):
+        BUYERS = "buyers", _("Buyers")
+        INVOICES = "invoices", _("Invoices")
+        PAYMENTS = "payments", _("Payments")
+        FINANCIAL_STATEMENTS = "financial_statements", _("Financial statements")
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    file = models.FileField(_("file"), upload_to=import_upload_path)
+    original_filename = models.CharField(_("file name"), max_length=255)
+    column_mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.original_filename}"
