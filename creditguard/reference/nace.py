@@ -58,10 +58,12 @@ SECTIONS: dict[str, tuple[int, int, str, str]] = {
 
 # Division numbers that exist in NACE Rev. 2 (04, 34, 40, 44, 48, 54, 57, 67, 76, 83, 89 do not).
 DIVISIONS: frozenset[int] = frozenset(
-    [1, 2, 3, 5, 6, 7, 8, 9, *range(10, 34), 35, 36, 37, 38, 39, 41, 42, 43, 45, 46, 47]
-    + [49, 50, 51, 52, 53, 55, 56, 58, 59, 60, 61, 62, 63, 64, 65, 66, 68]
-    + [69, 70, 71, 72, 73, 74, 75, 77, 78, 79, 80, 81, 82, 84, 85, 86, 87, 88]
-    + [90, 91, 92, 93, 94, 95, 96, 97, 98, 99]
+    [
+        *(1, 2, 3, 5, 6, 7, 8, 9, *range(10, 34), 35, 36, 37, 38, 39, 41, 42, 43, 45, 46, 47),
+        *(49, 50, 51, 52, 53, 55, 56, 58, 59, 60, 61, 62, 63, 64, 65, 66, 68),
+        *(69, 70, 71, 72, 73, 74, 75, 77, 78, 79, 80, 81, 82, 84, 85, 86, 87, 88),
+        *(90, 91, 92, 93, 94, 95, 96, 97, 98, 99),
+    ]
 )
 
 _CODE = re.compile(r"^(?P<division>\d{2})(?:\.(?P<rest>\d{1,2}))?$")
@@ -82,5 +84,5 @@ def section_of(nace_code: str) -> str | None:
 
 
 def section_name(letter: str, language: str = "en") -> str:
-    first, last, english, chinese = SECTIONS[letter]
+    _first, _last, english, chinese = SECTIONS[letter]
     return chinese if language.startswith("zh") else english
