@@ -1,7 +1,8 @@
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Case, DecimalField, F, OuterRef, Subquery, Value, When
+from django.db.models.expressions import Combinable
 
 from .models import Country, FxRate
 
@@ -22,3 +23,27 @@ def fx_rates_on(on: date) -> dict[str, Decimal]:
 
 def country_choices() -> list[tuple[str, str]]:
     return [(country.code, country.localized_name) for country in Country.objects.all()]
+
+
+def fx_factor(
+    rates: dict[str, Decimal], *, to_currency: str, currency_field: str = "currency"
+) -> Case:
+    """SQL expression: the factor turning an amount in the row's currency into `to_currency`.
+
+    Built from the rates known in Python (a few dozen currencies), so sums and sorts in base
+    currency stay one query. Rows in a currency without a rate convert to NULL (left out of sums).
+    """
+    target = rates[to_currency]
+    return Case(
+        *[
+            When(**{currency_field: currency}, then=Value(target / rate))
+            for currency, rate in rates.items()
+        ],
+        default=Value(None),
+        output_field=DecimalField(max_digits=30, decimal_places=12),
+    )
+
+
+def in_base_currency(amount: Combinable | str, factor: Case) -> Combinable:
+    amount_expression = F(amount) if isinstance(amount, str) else amount
+    return amount_expression * factor
