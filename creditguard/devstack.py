@@ -81,9 +81,9 @@ def _pg_prepare_root() -> None:
     ensure_prefix_permissions(POSTGRES_BIN_PATH)
     ensure_folder_permissions(POSTGRES_BIN_PATH, read_execute)
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    # Only the folder itself: initdb, running as the server user, creates everything inside it.
     entry = pwd.getpwnam(PG_SYSTEM_USER)
-    for path in [_pg_dir(), *_pg_dir().rglob("*")]:
-        os.chown(path, entry.pw_uid, entry.pw_gid)
+    os.chown(_pg_dir(), entry.pw_uid, entry.pw_gid)
 
 
 def postgres_is_running() -> bool:

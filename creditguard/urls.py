@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from creditguard.web import views
-from creditguard.web.forms import EmailAuthenticationForm
+from creditguard.web.forms import EmailAuthenticationForm, InvitationPasswordResetForm
 
 handler404 = "creditguard.web.views.error_404"
 handler500 = "creditguard.web.views.error_500"
@@ -20,7 +20,11 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(form_class=InvitationPasswordResetForm),
+        name="password_reset",
+    ),
     path(
         "password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),
@@ -46,4 +50,7 @@ urlpatterns = [
         name="api-key-revoke",
     ),
     path("settings/audit/", views.audit_log, name="audit-log"),
+    path("buyers/", include("buyers.urls")),
+    path("imports/", include("buyers.import_urls")),
+    path("limits/", include("policies.urls")),
 ]

@@ -58,7 +58,7 @@ TransactionTestCase._fixture_teardown = _flush_as_owner
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_test_environment, django_db_modify_db_settings, django_db_blocker):  # noqa: ANN001, ANN201
+def django_db_setup(django_test_environment, django_db_modify_db_settings, django_db_blocker):
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock(), owner_role():
@@ -131,7 +131,7 @@ def api_key_b(tenant_b):
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):  # noqa: ANN001, ANN201
+def celery_worker(django_db_setup, django_db_blocker):
     """A real Celery worker process on this test run's own queue and test database.
 
     Tests that use it must commit their data: mark them `django_db(transaction=True)`.
@@ -182,3 +182,54 @@ def celery_worker(django_db_setup, django_db_blocker):  # noqa: ANN001, ANN201
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def bearer(raw_key: str) -> dict[str, str]:
+    """Request headers authenticating with an API key."""
+    return {"Authorization": f"Bearer {raw_key}"}
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):
+    """pytest-django's live server, started after (so stopped before) the test database.
+
+    Otherwise a browser test that runs first in a process drops the database while the
+    server thread still holds a connection to it.
+    """
+    return live_server
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page(transactional_db, live_server):
+    """A Playwright page in Debian's headless Chromium (English) for `live_server`.
+
+    The server thread only sees committed rows: create them in fixtures the test lists
+    *before* `browser_page`. While the browser runs, Playwright keeps an asyncio loop running
+    in this thread and Django refuses ORM calls (SynchronousOnlyOperation); do not silence
+    that with DJANGO_ALLOW_ASYNC_UNSAFE, such calls get a second connection that outlives the
+    test and blocks dropping the test database.
+    """
+    require_service(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing (`make chromium`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="en-GB")
+        context.set_default_timeout(15_000)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()

@@ -46,6 +46,7 @@ def membership_add(
         approval_authority=approval_authority,
         approval_currency=approval_currency or tenant.base_currency,
     )
+    membership.refresh_from_db(fields=MEMBERSHIP_FIELDS)  # audit the stored values (0.00, not 0)
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -80,6 +81,7 @@ def membership_update(
     membership.approval_currency = approval_currency
     membership.is_active = is_active
     membership.save(update_fields=MEMBERSHIP_FIELDS)
+    membership.refresh_from_db(fields=MEMBERSHIP_FIELDS)
     audit_record(
         tenant=tenant,
         actor=actor,

@@ -51,3 +51,30 @@ class ApiKey(TenantOwnedModel):
     @property
     def can_write(self) -> bool:
         return self.scope == self.Scope.WRITE
+
+
+class IdempotencyRecord(TenantOwnedModel):
+    """The stored outcome of a request sent with an `Idempotency-Key` header.
+
+    A retry with the same key and the same request gets this response again instead of being
+    processed twice (see `creditguard.api.idempotency`). Records older than
+    `idempotency.RETENTION` are ignored and deleted.
+    """
+
+    key = models.CharField(_("idempotency key"), max_length=255)
+    request_fingerprint = models.CharField(max_length=64)  # sha256 of method, path and body
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_unique_key"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "created_at"], name="idempotency_created_idx"),
+        ]
+        verbose_name = _("idempotency record")
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.response_status}"

@@ -1,5 +1,5 @@
-from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 
@@ -13,10 +13,8 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[]),
         name="docs",
     ),
-    path(
-        "redoc/",
-        SpectacularRedocView.as_view(url_name="api:schema", permission_classes=[]),
-        name="redoc",
-    ),
     path("audit-events/", views.AuditEventListView.as_view(), name="audit-event-list"),
+    path("", include("buyers.api.urls")),
+    path("", include("policies.api.urls")),
+    path("", include("monitoring.api.urls")),
 ]

@@ -9,6 +9,8 @@ from rest_framework.views import APIView
 from creditguard.accounts.roles import Permission
 from creditguard.audit.selectors import audit_events
 
+from .request import request_tenant
+
 
 class ApiRootView(APIView):
     """Entry point: who you are, which tenant, and where the resources live."""
@@ -35,7 +37,7 @@ class ApiRootView(APIView):
         ],
     )
     def get(self, request: Request) -> Response:
-        tenant = request._request.tenant
+        tenant = request_tenant(request)
         who = f"api-key:{request.auth.prefix}" if request.auth else request.user.get_username()
         return Response(
             {

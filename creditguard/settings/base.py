@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "creditguard.web",
     "creditguard.reference",
     "buyers",
+    "monitoring",
+    "policies",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +144,32 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
+    # Daily: expire lapsed credit limits and insurer covers, remind owners of reviews due.
+    "policies-limit-reviews": {
+        "task": "policies.limit_reviews_all_tenants",
+        "schedule": crontab(hour=5, minute=5),
+    },
+    # Monthly re-scoring of every buyer of every tenant (period = the 1st of the month).
+    "monitoring-rescore-all-tenants": {
+        "task": "monitoring.rescore_all_tenants",
+        "schedule": crontab(day_of_month=1, hour=2, minute=0),
+    },
+    "monitoring-detect-new-overdues": {
+        "task": "monitoring.detect_new_overdues",
+        "schedule": crontab(hour=1, minute=15),
+    },
+    "monitoring-sweep-webhook-deliveries": {
+        "task": "monitoring.sweep_webhook_deliveries",
+        "schedule": 60.0,
+    },
+    "monitoring-evaluate-alerts-daily": {
+        "task": "monitoring.evaluate_alerts_daily",
+        "schedule": crontab(hour=4, minute=30),
+    },
+    "monitoring-send-alert-digests": {
+        "task": "monitoring.send_alert_digests",
+        "schedule": crontab(hour=6, minute=0),
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -222,6 +250,24 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "BuyerStatusEnum": "buyers.models.Buyer.Status",
+        "InvoiceStatusEnum": "buyers.models.Invoice.Status",
+        "DisputeStatusEnum": "buyers.models.Dispute.Status",
+        "PaymentPlanStatusEnum": "buyers.models.PaymentPlan.Status",
+        "InvoiceMarkEnum": [("disputed", "Disputed"), ("written_off", "Written off")],
+        "AlertRuleKindEnum": "monitoring.models.AlertRule.Kind",
+        "AlertStatusEnum": "monitoring.models.Alert.Status",
+        "AlertSeverityEnum": "monitoring.models.Alert.Severity",
+        "WebhookDeliveryStatusEnum": "monitoring.models.WebhookDelivery.Status",
+        "WebhookEventTypeEnum": "monitoring.webhooks.EVENT_TYPES",
+        "ThresholdTypeEnum": ["int", "decimal", "int_list", "choice_list"],
+        "LimitRequestStatusEnum": "policies.models.LimitRequest.Status",
+        "CreditLimitStatusEnum": "policies.models.CreditLimit.Status",
+        "InsurerCoverStatusEnum": "policies.models.InsurerCover.Status",
+        "LimitDecisionEnum": "policies.models.LimitDecision.Kind",
+        "CreditCheckDecisionEnum": ["approve", "hold"],
+    },
 }
 
 # --- Security defaults (tightened in production.py) -----------------------------------------

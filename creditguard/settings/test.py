@@ -12,6 +12,9 @@ STORAGES["staticfiles"] = {  # noqa: F405
 }
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"api_key": "100000/min"}  # noqa: F405
 CELERY_BEAT_SCHEDULE = {}
+# Webhook tests post to a receiver on 127.0.0.1 and retry within seconds (also in the worker).
+WEBHOOKS_ALLOW_HTTP_LOCALHOST = True
+WEBHOOKS_RETRY_BASE_SECONDS = 1
 
 # A Celery worker started by the tests must use the test database of the process that started it.
 if os.environ.get("CREDITGUARD_TEST_DATABASE_NAME"):

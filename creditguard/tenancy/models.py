@@ -21,11 +21,24 @@ class Tenant(models.Model):
         return self.name
 
 
+class CurrentTenantId(models.Expression):
+    """The active tenant's id, read when the query is compiled (not when it is built).
+
+    Querysets are often built at import time (form fields, filter sets); they must pick up the
+    tenant of the request or task that finally runs them.
+    """
+
+    output_field = models.BigIntegerField()
+
+    def as_sql(self, compiler, connection):  # noqa: ANN001, ANN201
+        return "%s", [current_tenant().pk]
+
+
 class TenantScopedManager(models.Manager):
-    """Returns only the active tenant's rows and refuses to run when no tenant is active."""
+    """Returns only the active tenant's rows; running a query with no tenant active raises."""
 
     def get_queryset(self) -> models.QuerySet:
-        return super().get_queryset().filter(tenant=current_tenant())
+        return super().get_queryset().filter(tenant_id=CurrentTenantId())
 
 
 class TenantOwnedModel(models.Model):

@@ -1,5 +1,6 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, UsernameField
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UsernameField
 from django.utils.translation import gettext_lazy as _
 
 from creditguard.accounts.roles import Role
@@ -41,3 +42,19 @@ class EmailAuthenticationForm(AuthenticationForm):
         label=_("Email"),
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
+
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"].strip().lower()  # stored lower-case (membership_add)
+
+
+class InvitationPasswordResetForm(PasswordResetForm):
+    """Also reaches users an administrator added, who have no password yet: the emailed link
+    is how they choose their first one."""
+
+    def get_users(self, email: str):  # noqa: ANN201
+        users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
+        return (user for user in users if _email_matches(user, email))
+
+
+def _email_matches(user, email: str) -> bool:  # noqa: ANN001
+    return user.email.casefold() == email.casefold()

@@ -7,8 +7,10 @@ Each capability adds its part through `seed_demo_<app>` functions called from he
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from creditguard.accounts.models import Membership
 from creditguard.accounts.roles import Role
@@ -53,8 +55,18 @@ class Command(BaseCommand):
     help = "Load the demo portfolio (idempotent)."
 
     def handle(self, *args, **options) -> None:
+        from buyers.demo import seed_demo_buyers
+        from policies.demo import seed_demo_policies
+
         tenants = {spec["slug"]: self._tenant(spec) for spec in DEMO_TENANTS}
         self._users(tenants)
+        call_command("import_fx_rates", demo=True, stdout=self.stdout)
+        as_of = timezone.localdate()
+        for tenant in tenants.values():
+            if seed_demo_buyers(tenant=tenant, as_of=as_of):
+                self.stdout.write(f"  {tenant.name}: demo buyer portfolio created")
+            if seed_demo_policies(tenant=tenant, as_of=as_of):
+                self.stdout.write(f"  {tenant.name}: demo credit policy and limits created")
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000/"))
         self.stdout.write(f"  password for every demo user: {DEMO_PASSWORD}")
         for email, _name, roles in DEMO_USERS:

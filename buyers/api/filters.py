@@ -1,0 +1,59 @@
+import django_filters
+
+from ..models import Buyer, Dispute, FinancialStatement, Invoice, Payment, PaymentPlan
+
+
+class BuyerFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(field_name="legal_name", lookup_expr="icontains")
+    country = django_filters.CharFilter(field_name="country_id")
+    sector = django_filters.CharFilter(field_name="nace_section")
+    erp_reference = django_filters.CharFilter()
+    parent_erp_reference = django_filters.CharFilter(field_name="parent__erp_reference")
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Buyer
+        fields = ["status"]
+
+
+class ByBuyerFilter(django_filters.FilterSet):
+    buyer = django_filters.NumberFilter(field_name="buyer_id")
+    buyer_erp_reference = django_filters.CharFilter(field_name="buyer__erp_reference")
+
+
+class StatementFilter(ByBuyerFilter):
+    class Meta:
+        model = FinancialStatement
+        fields = []
+
+
+class InvoiceFilter(ByBuyerFilter):
+    due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lt")
+    due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    issued_after = django_filters.DateFilter(field_name="issue_date", lookup_expr="gte")
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    erp_reference = django_filters.CharFilter()
+
+    class Meta:
+        model = Invoice
+        fields = ["status", "currency"]
+
+
+class PaymentFilter(ByBuyerFilter):
+    received_after = django_filters.DateFilter(field_name="received_date", lookup_expr="gte")
+
+    class Meta:
+        model = Payment
+        fields = []
+
+
+class DisputeFilter(ByBuyerFilter):
+    class Meta:
+        model = Dispute
+        fields = ["status", "reason"]
+
+
+class PaymentPlanFilter(ByBuyerFilter):
+    class Meta:
+        model = PaymentPlan
+        fields = ["status"]

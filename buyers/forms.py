@@ -1,0 +1,270 @@
+"""Forms for the buyer pages: they parse what the user typed; the services hold the rules.
+
+Field names are the record keys the services read (`buyers.records`), so a service's
+`ValidationError` lands on the field it names.
+"""
+
+import secrets
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from creditguard.reference.selectors import country_choices
+
+from .models import Buyer, Dispute, Invoice
+from .selectors import OPEN_STATUSES
+
+MONEY_FIELD = {"max_digits": 18, "decimal_places": 2}
+CURRENCY_ERRORS = {"invalid": _("Use a three-letter ISO 4217 code, e.g. EUR.")}
+
+
+def _currency_field(label: str | None = None) -> forms.RegexField:
+    return forms.RegexField(
+        label=label or _("Currency"),
+        regex=r"^[A-Za-z]{3}$",
+        max_length=3,
+        error_messages=CURRENCY_ERRORS,
+        widget=forms.TextInput(attrs={"size": 4, "autocapitalize": "characters"}),
+    )
+
+
+def new_reference(prefix: str) -> str:
+    """A suggested ERP reference for records created in the browser (the user may change it)."""
+    return f"{prefix}-{timezone.localdate():%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+class BuyerFilterForm(forms.Form):
+    """The list page's search and filters (GET); unknown values simply filter nothing."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Name, ERP ref, registration or VAT no.")}
+        ),
+    )
+    country = forms.ChoiceField(label=_("Country"), required=False)
+    sector = forms.ChoiceField(label=_("Sector"), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All statuses")), *Buyer.Status.choices],
+    )
+
+    def __init__(
+        self,
+        *args,
+        countries: list[tuple[str, str]],
+        sectors: list[tuple[str, str]],
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = [("", _("All countries")), *countries]
+        self.fields["sector"].choices = [("", _("All sectors")), *sectors]
+        for name in ("country", "sector", "status"):
+            self.fields[name].widget.attrs["data-autosubmit"] = ""
+
+
+class BuyerForm(forms.Form):
+    erp_reference = forms.CharField(
+        label=_("ERP reference"),
+        max_length=64,
+        help_text=_("The buyer's customer number in your ERP; unique in your company."),
+    )
+    legal_name = forms.CharField(label=_("Legal name"), max_length=200)
+    registration_number = forms.CharField(
+        label=_("Registration number"), max_length=64, required=False
+    )
+    vat_number = forms.CharField(label=_("VAT number"), max_length=32, required=False)
+    lei = forms.CharField(
+        label=_("LEI"),
+        max_length=20,
+        required=False,
+        help_text=_("Legal Entity Identifier, 20 characters."),
+    )
+    country = forms.ChoiceField(label=_("Country"))
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    address = forms.CharField(label=_("Address"), max_length=300, required=False)
+    nace_code = forms.CharField(
+        label=_("NACE code"),
+        max_length=5,
+        help_text=_("NACE Rev. 2 division or class, e.g. 46 or 46.69."),
+        widget=forms.TextInput(attrs={"size": 6}),
+    )
+    parent_erp_reference = forms.CharField(
+        label=_("Parent company (ERP reference)"),
+        max_length=64,
+        required=False,
+        help_text=_("For group exposure; leave empty if the buyer has no parent."),
+    )
+    currency = _currency_field(_("Invoicing currency"))
+    payment_terms_days = forms.IntegerField(
+        label=_("Payment terms (days)"), min_value=0, max_value=365, initial=30
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), choices=Buyer.Status.choices, initial=Buyer.Status.ACTIVE
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Per request: the names follow the active language.
+        self.fields["country"].choices = [("", "—"), *country_choices()]
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].upper()
+
+
+class StatementForm(forms.Form):
+    period_end = forms.DateField(
+        label=_("Period end"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    period_months = forms.IntegerField(
+        label=_("Months covered"), min_value=1, max_value=24, initial=12
+    )
+    currency = _currency_field()
+    revenue = forms.DecimalField(label=_("Revenue"), **MONEY_FIELD)
+    ebit = forms.DecimalField(label=_("EBIT"), **MONEY_FIELD)
+    net_income = forms.DecimalField(label=_("Net income"), **MONEY_FIELD)
+    total_assets = forms.DecimalField(label=_("Total assets"), **MONEY_FIELD)
+    current_assets = forms.DecimalField(label=_("Current assets"), **MONEY_FIELD)
+    current_liabilities = forms.DecimalField(label=_("Current liabilities"), **MONEY_FIELD)
+    total_liabilities = forms.DecimalField(label=_("Total liabilities"), **MONEY_FIELD)
+    retained_earnings = forms.DecimalField(label=_("Retained earnings"), **MONEY_FIELD)
+    equity = forms.DecimalField(label=_("Equity"), **MONEY_FIELD)
+    audited = forms.BooleanField(label=_("Audited"), required=False)
+    source = forms.CharField(
+        label=_("Source"),
+        max_length=60,
+        required=False,
+        help_text=_("Where the figures come from, e.g. annual report 2024."),
+    )
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].upper()
+
+
+class DisputeOpenForm(forms.Form):
+    erp_reference = forms.CharField(
+        label=_("Reference"),
+        max_length=64,
+        help_text=_("Your reference for this dispute; unique in your company."),
+    )
+    invoice = forms.ModelChoiceField(
+        label=_("Invoice"),
+        queryset=Invoice.objects.none(),
+        required=False,
+        empty_label=_("— No particular invoice —"),
+    )
+    reason = forms.ChoiceField(label=_("Reason"), choices=Dispute.Reason.choices)
+    amount = forms.DecimalField(label=_("Disputed amount"), min_value=0, **MONEY_FIELD)
+    currency = _currency_field()
+    opened_date = forms.DateField(
+        label=_("Opened on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, buyer: Buyer, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["invoice"]
+        field.queryset = Invoice.objects.filter(buyer=buyer, status__in=OPEN_STATUSES).order_by(
+            "due_date", "id"
+        )
+        field.label_from_instance = lambda invoice: (
+            f"{invoice} · {invoice.due_date:%Y-%m-%d} · {invoice.outstanding:,.2f} "
+            f"{invoice.currency}"
+        )
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].upper()
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        invoice = cleaned.get("invoice")
+        currency = cleaned.get("currency")
+        if invoice is not None and currency and currency != invoice.currency:
+            self.add_error(
+                "currency",
+                _("The invoice is in %(currency)s; enter the amount in that currency.")
+                % {"currency": invoice.currency},
+            )
+        return cleaned
+
+
+class DisputeResolveForm(forms.Form):
+    resolved_date = forms.DateField(
+        label=_("Resolved on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    resolution = forms.CharField(
+        label=_("Resolution"),
+        max_length=200,
+        help_text=_("E.g. credit note issued, buyer accepted the invoice."),
+    )
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=_("Note"),
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": _("What happened, what was agreed…")}
+        ),
+    )
+
+
+class DocumentForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("PDF, image, CSV, text, Excel or Word; at most 10 MB."),
+    )
+
+
+class InstalmentPaymentForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount"), min_value=0, **MONEY_FIELD)
+    paid_date = forms.DateField(label=_("Paid on"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class PaymentPlanForm(forms.Form):
+    erp_reference = forms.CharField(
+        label=_("Reference"),
+        max_length=64,
+        help_text=_("Your reference for this plan; unique in your company."),
+    )
+    agreed_date = forms.DateField(
+        label=_("Agreed on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    currency = _currency_field()
+    instalments = forms.CharField(
+        label=_("Instalments"),
+        widget=forms.Textarea(attrs={"rows": 5, "placeholder": "2025-07-31 5000\n2025-08-31 5000"}),
+        help_text=_("One instalment a line: due date (YYYY-MM-DD) and amount."),
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].upper()
+
+    def clean_instalments(self) -> list[tuple[date, Decimal]]:
+        instalments = []
+        for number, line in enumerate(self.cleaned_data["instalments"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = line.replace(";", " ").replace(",", " ").split()
+            try:
+                due_date = date.fromisoformat(parts[0])
+                amount = Decimal(parts[1])
+                if len(parts) != 2 or not amount.is_finite():
+                    raise ValueError
+            except (IndexError, ValueError, InvalidOperation):
+                raise forms.ValidationError(
+                    _("Line %(line)s: write a date and an amount, e.g. 2025-07-31 5000.")
+                    % {"line": number}
+                ) from None
+            instalments.append((due_date, amount))
+        return instalments

@@ -1,0 +1,82 @@
+"""Celery tasks for alerts: webhook delivery and its sweeper, the daily alert evaluation and
+the daily e-mail digest. Thin: load by id, call one service.
+
+Imported by `MonitoringConfig.ready()`, because Celery's autodiscovery only imports `tasks`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from buyers.models import Buyer
+from creditguard.celery import TenantTask
+from creditguard.tenancy.context import current_tenant, tenant_context
+from creditguard.tenancy.models import Tenant
+
+from . import alerts, notifications, webhooks
+
+EVALUATION_CHUNK = 2000
+
+
+def _active_tenant_ids() -> list[int]:
+    return list(Tenant.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+
+
+@shared_task(base=TenantTask, name="monitoring.deliver_webhook", ignore_result=True)
+def deliver_webhook(delivery_id: int, *, tenant_id: int) -> None:
+    """One attempt; a failure schedules the next one (idempotent: see `monitoring.webhooks`)."""
+    retry_in = webhooks.webhook_delivery_attempt(tenant=current_tenant(), delivery_id=delivery_id)
+    if retry_in is not None:
+        webhooks.enqueue_delivery(tenant_id=tenant_id, delivery_id=delivery_id, countdown=retry_in)
+
+
+@shared_task(name="monitoring.sweep_webhook_deliveries", ignore_result=True)
+def sweep_webhook_deliveries() -> None:
+    """Beat, every minute: queue deliveries that are due and have no message on the way
+    (long retry waits, and messages lost between commit and broker)."""
+    for tenant in Tenant.objects.filter(is_active=True).order_by("pk"):
+        with tenant_context(tenant):
+            due = webhooks.due_delivery_ids()
+        for delivery_id in due:
+            if webhooks.claim_for_sweep(delivery_id):
+                deliver_webhook.apply_async(args=[delivery_id], kwargs={"tenant_id": tenant.pk})
+
+
+@shared_task(name="monitoring.evaluate_alerts_daily", ignore_result=True)
+def evaluate_alerts_daily() -> None:
+    """Beat, daily: evaluate every tenant's buyers, so overdue invoices, legal events, disputes
+    and broken plans warn within a day rather than at the next monthly re-scoring."""
+    for tenant_id in _active_tenant_ids():
+        evaluate_tenant_alerts.delay(tenant_id=tenant_id)
+
+
+@shared_task(base=TenantTask, name="monitoring.evaluate_tenant_alerts", ignore_result=True)
+def evaluate_tenant_alerts(*, tenant_id: int) -> None:
+    """Fan one tenant's buyers out in chunks (one transaction each)."""
+    buyer_ids = list(Buyer.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(buyer_ids), EVALUATION_CHUNK):
+        evaluate_alert_chunk.delay(buyer_ids[start : start + EVALUATION_CHUNK], tenant_id=tenant_id)
+
+
+@shared_task(base=TenantTask, name="monitoring.evaluate_alert_chunk", ignore_result=True)
+def evaluate_alert_chunk(buyer_ids: list[int], *, tenant_id: int) -> int:
+    today = timezone.localdate()
+    return alerts.evaluate_alerts(
+        tenant=current_tenant(), buyer_ids=buyer_ids, period=today.replace(day=1), as_of=today
+    )
+
+
+@shared_task(name="monitoring.send_alert_digests", ignore_result=True)
+def send_alert_digests() -> None:
+    """Beat, daily: yesterday's (UTC) new alerts to each tenant's members."""
+    day = (timezone.now() - timedelta(days=1)).date()
+    for tenant_id in _active_tenant_ids():
+        send_tenant_alert_digest.delay(day.isoformat(), tenant_id=tenant_id)
+
+
+@shared_task(base=TenantTask, name="monitoring.send_tenant_alert_digest", ignore_result=True)
+def send_tenant_alert_digest(day: str, *, tenant_id: int) -> int:
+    return notifications.alert_digest_send(tenant=current_tenant(), day=date.fromisoformat(day))

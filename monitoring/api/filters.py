@@ -1,0 +1,19 @@
+import django_filters
+
+from ..models import Alert, WebhookDelivery
+
+
+class AlertFilter(django_filters.FilterSet):
+    buyer = django_filters.NumberFilter(field_name="buyer_id")
+    buyer_erp_reference = django_filters.CharFilter(field_name="buyer__erp_reference")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+
+    class Meta:
+        model = Alert
+        fields = ["status", "severity", "rule"]
+
+
+class WebhookDeliveryFilter(django_filters.FilterSet):
+    class Meta:
+        model = WebhookDelivery
+        fields = ["status", "event_type"]

@@ -1,0 +1,692 @@
+"""Re-scoring buyers: the monthly run over every tenant, "rescore now", and event-driven updates.
+
+One score per buyer and period (the first day of a month), unique on (tenant, buyer, period).
+
+How a run works (`rescore_run_execute`): buyers are taken in chunks of `CHUNK_SIZE` by id. For
+each chunk, in one transaction with the tenant active:
+
+1. one query picks the next buyers that still need a score for the period;
+2. one query computes their risk inputs (`buyer_risk_frame`: latest statement, DBT, overdue
+   shares, broken plans, disputes, legal events, country and sector ratings), set-based;
+3. `monitoring.scoring.score_frame` scores the chunk in pandas;
+4. the scores are COPied into a temporary table and inserted with
+   ``INSERT ... ON CONFLICT (tenant_id, buyer_id, period)``: DO NOTHING for the monthly run (a
+   score already there, e.g. from an event earlier that day, is newer information), DO UPDATE
+   for "rescore now" and events (newer information replaces the period's score);
+5. the alert rules are evaluated for the chunk (`monitoring.alerts.evaluate_alerts`) and the
+   run's progress is advanced, compare-and-set on status = running.
+
+Scores, alerts and progress of a chunk commit together, so a worker that dies mid-run loses at
+most the chunk in flight. The task is delivered again (acks_late, reject_on_worker_lost) or
+re-enqueued, and the rerun scores only the buyers still missing: those with no score for the
+period (monthly), or none computed since the run was requested ("rescore now"). A session-level
+advisory lock per run keeps a second delivery from working on the same run at the same time;
+PostgreSQL releases it when the connection of a dead worker goes away.
+
+Row-level security applies to every statement here (the app role, `app.tenant_id` set by
+`tenant_context`); the explicit ``tenant_id = ...`` conditions are for the planner, which
+then uses the tenant-leading indexes.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from buyers.receivables import AGING_BUCKETS
+from buyers.selectors import DBT_LOOKBACK_DAYS, OPEN_STATUSES
+from creditguard.audit.services import audit_record
+from creditguard.reference.selectors import fx_rates_on
+from creditguard.tenancy.context import tenant_context
+from creditguard.tenancy.models import Tenant
+
+from . import scoring
+from .models import BuyerScore, RescoreRun
+
+if TYPE_CHECKING:
+    from creditguard.audit.services import Actor
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 5000
+DISPUTE_WINDOW_DAYS = 90
+LEGAL_EVENT_WINDOW_DAYS = scoring.LEGAL_EVENT_WINDOW_DAYS
+BROKEN_PLAN_WINDOW_DAYS = 365
+# Days past due at which an invoice starts a new aging bucket (1, 31, 61, 91, 181): crossing one
+# is new information about the buyer.
+OVERDUE_THRESHOLDS_DAYS: tuple[int, ...] = tuple(
+    bucket.min_days for bucket in AGING_BUCKETS if bucket.min_days > 0
+)
+_RUN_LOCK_NAMESPACE = 0x52534352  # "RSCR": first key of the per-run advisory lock
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def period_of(day: date) -> date:
+    """The scoring period a day belongs to: the first day of its month."""
+    return day.replace(day=1)
+
+
+# --- Risk inputs, set-based --------------------------------------------------------------------
+
+# One statement for a chunk of buyers. `%(as_of)s` is the evaluation date; amounts are converted
+# to EUR with the rates known on it (`fx`), so shares and weights compare like with like; rows
+# in a currency without a rate are left out, as in `buyers.selectors`. DBT follows
+# `buyers.receivables.days_beyond_terms`: invoices paid in the last 365 days weigh their amount
+# and count max(0, paid − due) days, open ones their outstanding and days past due so far.
+RISK_INPUTS_SQL = """
+WITH chunk AS (
+    SELECT b.id, b.status, b.country_id, b.nace_section
+    FROM buyers_buyer b
+    WHERE b.tenant_id = %(tenant_id)s AND b.id = ANY(%(buyer_ids)s)
+),
+fx (currency, units_per_eur) AS (
+    SELECT * FROM unnest(%(currencies)s::text[], %(units_per_eur)s::float8[])
+),
+invoices AS (
+    SELECT i.buyer_id,
+           SUM(i.amount - i.paid_amount) FILTER (WHERE i.open) AS exposure,
+           SUM(i.amount - i.paid_amount) FILTER (WHERE i.open AND i.due_date < %(as_of)s)
+               AS overdue,
+           SUM(i.amount - i.paid_amount) FILTER (WHERE i.open AND i.due_date < %(over_90_due)s)
+               AS over_90,
+           SUM(CASE WHEN i.open THEN (i.amount - i.paid_amount)
+                                     * GREATEST(0, %(as_of)s - i.due_date)
+                    ELSE i.amount * GREATEST(0, i.paid_date - i.due_date) END)
+               / NULLIF(SUM(CASE WHEN i.open THEN i.amount - i.paid_amount ELSE i.amount END), 0)
+               AS dbt
+    FROM (
+        SELECT i.buyer_id, i.due_date, i.paid_date,
+               i.amount::float8 / fx.units_per_eur AS amount,
+               i.paid_amount::float8 / fx.units_per_eur AS paid_amount,
+               (i.status = ANY(%(open_statuses)s) AND i.amount > i.paid_amount) AS open
+        FROM buyers_invoice i
+        JOIN fx ON fx.currency = i.currency
+        WHERE i.tenant_id = %(tenant_id)s
+          AND i.buyer_id = ANY(%(buyer_ids)s)
+          AND ((i.status = ANY(%(open_statuses)s) AND i.amount > i.paid_amount)
+               OR (i.status = 'paid' AND i.paid_date >= %(dbt_since)s))
+    ) i
+    GROUP BY i.buyer_id
+),
+statements AS (
+    SELECT DISTINCT ON (s.buyer_id)
+           s.buyer_id, s.period_end, s.total_assets, s.current_assets, s.current_liabilities,
+           s.total_liabilities, s.retained_earnings, s.ebit, s.equity
+    FROM buyers_financialstatement s
+    WHERE s.tenant_id = %(tenant_id)s AND s.buyer_id = ANY(%(buyer_ids)s)
+      AND s.period_end <= %(as_of)s
+    ORDER BY s.buyer_id, s.period_end DESC
+),
+plans AS (
+    SELECT p.buyer_id, COUNT(*) AS broken
+    FROM buyers_paymentplan p
+    WHERE p.tenant_id = %(tenant_id)s AND p.buyer_id = ANY(%(buyer_ids)s)
+      AND p.status = 'broken'
+      AND (p.agreed_date >= %(plans_since)s
+           OR EXISTS (SELECT 1 FROM buyers_instalment n
+                      WHERE n.tenant_id = p.tenant_id AND n.plan_id = p.id
+                        AND n.due_date >= %(plans_since)s))
+    GROUP BY p.buyer_id
+),
+disputes AS (
+    SELECT d.buyer_id,
+           SUM(d.amount::float8 / fx.units_per_eur) FILTER (WHERE d.status = 'open') AS open_amount,
+           COUNT(*) FILTER (WHERE d.opened_date > %(disputes_since)s
+                              AND d.opened_date <= %(as_of)s) AS opened_recently
+    FROM buyers_dispute d
+    LEFT JOIN fx ON fx.currency = d.currency
+    WHERE d.tenant_id = %(tenant_id)s AND d.buyer_id = ANY(%(buyer_ids)s)
+      AND (d.status = 'open' OR d.opened_date > %(disputes_since)s)
+    GROUP BY d.buyer_id
+),
+legal AS (
+    SELECT e.buyer_id, array_agg(e.kind) AS kinds, array_agg(e.event_date) AS dates
+    FROM monitoring_legalevent e
+    WHERE e.tenant_id = %(tenant_id)s AND e.buyer_id = ANY(%(buyer_ids)s)
+      AND e.event_date > %(legal_since)s AND e.event_date <= %(as_of)s
+    GROUP BY e.buyer_id
+),
+country_ratings AS (
+    SELECT DISTINCT ON (country_id) country_id, rating
+    FROM monitoring_countryrisk WHERE effective_date <= %(as_of)s
+    ORDER BY country_id, effective_date DESC
+),
+sector_ratings AS (
+    SELECT DISTINCT ON (nace_section) nace_section, rating
+    FROM monitoring_sectorrisk WHERE effective_date <= %(as_of)s
+    ORDER BY nace_section, effective_date DESC
+)
+SELECT chunk.id,
+       chunk.status,
+       chunk.country_id,
+       cr.rating,
+       chunk.nace_section,
+       sr.rating,
+       st.total_assets::float8,
+       st.current_assets::float8,
+       st.current_liabilities::float8,
+       st.total_liabilities::float8,
+       st.retained_earnings::float8,
+       st.ebit::float8,
+       st.equity::float8,
+       (EXTRACT(YEAR FROM age(%(as_of)s, st.period_end)) * 12
+        + EXTRACT(MONTH FROM age(%(as_of)s, st.period_end)))::int,
+       ROUND(inv.dbt::numeric, 1)::float8,
+       COALESCE(inv.overdue, 0) / NULLIF(inv.exposure, 0),
+       COALESCE(inv.over_90, 0) / NULLIF(inv.exposure, 0),
+       COALESCE(pl.broken, 0),
+       COALESCE(d.open_amount, 0) / NULLIF(inv.exposure, 0),
+       COALESCE(d.opened_recently, 0),
+       lg.kinds,
+       lg.dates
+FROM chunk
+LEFT JOIN invoices inv ON inv.buyer_id = chunk.id
+LEFT JOIN statements st ON st.buyer_id = chunk.id
+LEFT JOIN plans pl ON pl.buyer_id = chunk.id
+LEFT JOIN disputes d ON d.buyer_id = chunk.id
+LEFT JOIN legal lg ON lg.buyer_id = chunk.id
+LEFT JOIN country_ratings cr ON cr.country_id = chunk.country_id
+LEFT JOIN sector_ratings sr ON sr.nace_section = chunk.nace_section
+ORDER BY chunk.id
+"""
+
+_RESULT_COLUMNS = (
+    "buyer_id",
+    "buyer_status",
+    "country",
+    "country_rating",
+    "sector",
+    "sector_rating",
+    *scoring.STATEMENT_COLUMNS,
+    "statement_age_months",
+    "days_beyond_terms",
+    "overdue_share",
+    "over_90_share",
+    "broken_plans_12m",
+    "disputed_share",
+    "disputes_opened_90d",
+    "legal_kinds",
+    "legal_dates",
+)
+
+
+def risk_inputs_params(
+    *, tenant_id: int, buyer_ids: Sequence[int], as_of: date, rates: dict[str, Any]
+) -> dict[str, Any]:
+    """The parameters of `RISK_INPUTS_SQL` (the bench's floor query uses them too)."""
+    return {
+        "tenant_id": tenant_id,
+        "buyer_ids": list(buyer_ids),
+        "as_of": as_of,
+        "currencies": list(rates),
+        "units_per_eur": [float(rates[currency]) for currency in rates],
+        "open_statuses": [str(status) for status in OPEN_STATUSES],
+        "over_90_due": as_of - timedelta(days=90),
+        "dbt_since": as_of - timedelta(days=DBT_LOOKBACK_DAYS),
+        "plans_since": as_of - timedelta(days=BROKEN_PLAN_WINDOW_DAYS),
+        "disputes_since": as_of - timedelta(days=DISPUTE_WINDOW_DAYS),
+        "legal_since": as_of - timedelta(days=LEGAL_EVENT_WINDOW_DAYS),
+    }
+
+
+def buyer_risk_frame(
+    *,
+    tenant_id: int,
+    buyer_ids: Sequence[int],
+    as_of: date,
+    rates: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """The scoring inputs (`scoring.FRAME_COLUMNS`) of ``buyer_ids``, indexed by buyer id.
+
+    One query; runs in the caller's transaction with the tenant active (buyers of another
+    tenant are simply absent). ``rates`` defaults to the FX rates known on ``as_of``.
+    """
+    rates = fx_rates_on(as_of) if rates is None else rates
+    with connection.cursor() as cursor:
+        cursor.execute(
+            RISK_INPUTS_SQL,
+            risk_inputs_params(tenant_id=tenant_id, buyer_ids=buyer_ids, as_of=as_of, rates=rates),
+        )
+        rows = cursor.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=list(_RESULT_COLUMNS))
+    frame["as_of"] = as_of
+    kinds, dates = frame.pop("legal_kinds").tolist(), frame.pop("legal_dates").tolist()
+    frame["legal_events"] = [
+        list(zip(row_kinds, row_dates, strict=True)) if row_kinds else None
+        for row_kinds, row_dates in zip(kinds, dates, strict=True)
+    ]
+    return frame.set_index("buyer_id")
+
+
+# --- Writing scores ------------------------------------------------------------------------------
+
+_INSERT_SCORES_SQL = """
+INSERT INTO monitoring_buyerscore
+    (tenant_id, buyer_id, period, model_version, score, grade, probability_of_default, factors,
+     trigger, computed_at)
+SELECT %(tenant_id)s, buyer_id, %(period)s, %(model_version)s, score, grade,
+       probability_of_default, factors, %(trigger)s, now()
+FROM rescore_scores
+ON CONFLICT (tenant_id, buyer_id, period) DO
+"""
+_KEEP_EXISTING = "NOTHING"
+_REPLACE_EXISTING = """UPDATE SET
+    model_version = EXCLUDED.model_version, score = EXCLUDED.score, grade = EXCLUDED.grade,
+    probability_of_default = EXCLUDED.probability_of_default, factors = EXCLUDED.factors,
+    trigger = EXCLUDED.trigger, computed_at = EXCLUDED.computed_at"""
+
+
+def scores_write(
+    *, tenant_id: int, period: date, trigger: str, scored: pd.DataFrame, replace: bool
+) -> int:
+    """Store `score_frame` output (indexed by buyer id) for ``period``: COPY into a temporary
+    table, then one INSERT ... ON CONFLICT. Returns the rows inserted or replaced.
+
+    Runs in the caller's transaction with the tenant active.
+    """
+    if scored.empty:
+        return 0
+    buffer = io.StringIO()
+    # COPY text format: only backslash, tab and newlines are special; JSON text from
+    # `score_frame` holds no raw tab or newline, so doubling the backslashes is all it needs.
+    buffer.writelines(
+        f"{buyer_id}\t{score:.2f}\t{grade}\t{probability:.5f}\t{factors.replace(chr(92), chr(92) * 2)}\n"
+        for buyer_id, score, grade, probability, factors in zip(
+            scored.index.tolist(),
+            scored["score"].tolist(),
+            scored["grade"].tolist(),
+            scored["probability_of_default"].tolist(),
+            scored["factors"].tolist(),
+            strict=True,
+        )
+    )
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE rescore_scores (buyer_id bigint, score numeric(5, 2), "
+            "grade smallint, probability_of_default numeric(7, 5), factors jsonb) ON COMMIT DROP"
+        )
+        cursor.copy_expert("COPY rescore_scores FROM STDIN", buffer)
+        cursor.execute(
+            _INSERT_SCORES_SQL + (_REPLACE_EXISTING if replace else _KEEP_EXISTING),
+            {
+                "tenant_id": tenant_id,
+                "period": period,
+                "model_version": scoring.MODEL_VERSION,
+                "trigger": trigger,
+            },
+        )
+        written = cursor.rowcount
+        cursor.execute("DROP TABLE rescore_scores")
+    return written
+
+
+def _evaluate_alerts(*, tenant: Tenant, buyer_ids: list[int], period: date, as_of: date) -> int:
+    # Imported here: the alerts module reads scores and must not be needed to import this one.
+    from .alerts import evaluate_alerts
+
+    return evaluate_alerts(tenant=tenant, buyer_ids=buyer_ids, period=period, as_of=as_of)
+
+
+# --- Runs ----------------------------------------------------------------------------------------
+
+_PENDING_BUYERS_SQL = """
+SELECT b.id FROM buyers_buyer b
+WHERE b.tenant_id = %(tenant_id)s AND b.id > %(after)s
+  AND NOT EXISTS (
+      SELECT 1 FROM monitoring_buyerscore s
+      WHERE s.tenant_id = b.tenant_id AND s.buyer_id = b.id AND s.period = %(period)s
+        AND s.computed_at >= %(fresh_since)s)
+ORDER BY b.id
+LIMIT %(limit)s
+"""
+_SCORED_BUYERS_SQL = """
+SELECT COUNT(*) FROM monitoring_buyerscore s
+WHERE s.tenant_id = %(tenant_id)s AND s.period = %(period)s AND s.computed_at >= %(fresh_since)s
+"""
+
+
+def _fresh_since(run: RescoreRun) -> datetime | str:
+    """Scores of the period computed at or after this moment count as done for ``run``."""
+    if run.trigger == BuyerScore.Trigger.MONTHLY:
+        return "-infinity"  # any score of the period: the monthly run never replaces one
+    return run.created_at
+
+
+class RunNotRunning(Exception):
+    """The run's status changed under us (another worker finished or failed it)."""
+
+
+@contextmanager
+def _run_lock(run_id: int) -> Iterator[bool]:
+    """A session-level advisory lock on the run; yields False when another session holds it."""
+    key = (_RUN_LOCK_NAMESPACE, run_id & 0x7FFFFFFF)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        locked = cursor.fetchone()[0]
+    try:
+        yield locked
+    finally:
+        if locked and connection.connection is not None:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
+def _claim(tenant: Tenant, run_id: int) -> RescoreRun | None:
+    """Compare-and-set queued/running/failed → running, with fresh totals (a rerun resumes)."""
+    with tenant_context(tenant):
+        run = RescoreRun.objects.filter(pk=run_id).first()
+        if run is None or run.status == RescoreRun.Status.SUCCEEDED:
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM buyers_buyer WHERE tenant_id = %s", [tenant.pk])
+            total = cursor.fetchone()[0]
+            cursor.execute(
+                _SCORED_BUYERS_SQL,
+                {"tenant_id": tenant.pk, "period": run.period, "fresh_since": _fresh_since(run)},
+            )
+            scored = cursor.fetchone()[0]
+        claimed = RescoreRun.objects.filter(
+            pk=run_id,
+            status__in=[
+                RescoreRun.Status.QUEUED,
+                RescoreRun.Status.RUNNING,  # its worker died: we hold the run's lock
+                RescoreRun.Status.FAILED,
+            ],
+        ).update(
+            status=RescoreRun.Status.RUNNING,
+            started_at=Coalesce(F("started_at"), timezone.now()),
+            finished_at=None,
+            error="",
+            total_buyers=total,
+            scored_buyers=min(scored, total),
+        )
+        if not claimed:
+            return None
+        return RescoreRun.objects.get(pk=run_id)
+
+
+def rescore_chunk(
+    *,
+    tenant: Tenant,
+    run: RescoreRun,
+    after: int,
+    as_of: date,
+    rates: dict[str, Any],
+    chunk_size: int = CHUNK_SIZE,
+) -> int | None:
+    """Score the next chunk of ``run`` (buyers with id > ``after`` still missing a score) in
+    the caller's transaction. Returns the chunk's last buyer id, or None when nothing is left.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PENDING_BUYERS_SQL,
+            {
+                "tenant_id": tenant.pk,
+                "after": after,
+                "period": run.period,
+                "fresh_since": _fresh_since(run),
+                "limit": chunk_size,
+            },
+        )
+        buyer_ids = [row[0] for row in cursor.fetchall()]
+    if not buyer_ids:
+        return None
+    frame = buyer_risk_frame(tenant_id=tenant.pk, buyer_ids=buyer_ids, as_of=as_of, rates=rates)
+    scores_write(
+        tenant_id=tenant.pk,
+        period=run.period,
+        trigger=run.trigger,
+        scored=scoring.score_frame(frame),
+        replace=run.trigger != BuyerScore.Trigger.MONTHLY,
+    )
+    alerts = _evaluate_alerts(tenant=tenant, buyer_ids=buyer_ids, period=run.period, as_of=as_of)
+    advanced = RescoreRun.objects.filter(pk=run.pk, status=RescoreRun.Status.RUNNING).update(
+        scored_buyers=F("scored_buyers") + len(buyer_ids),
+        alerts_raised=F("alerts_raised") + alerts,
+    )
+    if not advanced:
+        raise RunNotRunning(run.pk)
+    return buyer_ids[-1]
+
+
+def rescore_run_execute(
+    *, tenant_id: int, run_id: int, as_of: date | None = None, chunk_size: int = CHUNK_SIZE
+) -> bool:
+    """Run (or resume) one re-scoring run, chunk by chunk, each chunk its own transaction.
+
+    The caller must not hold a transaction open: progress has to be visible while the run is
+    going, and a crash must keep the chunks already done. A finished run is left alone, so a
+    repeated or redelivered task is harmless. Returns False, doing nothing, when another
+    session holds the run (the caller may try again later), True otherwise.
+    """
+    tenant = Tenant.objects.get(pk=tenant_id, is_active=True)
+    as_of = as_of or today()
+    with _run_lock(run_id) as locked:
+        if not locked:
+            logger.info("rescore run %s is being worked on elsewhere", run_id)
+            return False
+        run = _claim(tenant, run_id)
+        if run is None:
+            return True
+        rates = fx_rates_on(as_of)
+        after = 0
+        try:
+            while True:
+                with tenant_context(tenant):
+                    last = rescore_chunk(
+                        tenant=tenant,
+                        run=run,
+                        after=after,
+                        as_of=as_of,
+                        rates=rates,
+                        chunk_size=chunk_size,
+                    )
+                if last is None:
+                    break
+                after = last
+        except RunNotRunning:
+            return True
+        except Exception as error:
+            logger.exception("rescore run %s of tenant %s failed", run_id, tenant_id)
+            with tenant_context(tenant):
+                RescoreRun.objects.filter(pk=run_id, status=RescoreRun.Status.RUNNING).update(
+                    status=RescoreRun.Status.FAILED,
+                    error=f"{type(error).__name__}: {error}"[:2000],
+                    finished_at=timezone.now(),
+                )
+            raise
+        with tenant_context(tenant):
+            RescoreRun.objects.filter(pk=run_id, status=RescoreRun.Status.RUNNING).update(
+                status=RescoreRun.Status.SUCCEEDED,
+                scored_buyers=F("total_buyers"),
+                finished_at=timezone.now(),
+            )
+    return True
+
+
+def _enqueue_run(run: RescoreRun) -> None:
+    from .tasks import rescore_run
+
+    run_id, tenant_id = run.pk, run.tenant_id
+    transaction.on_commit(lambda: rescore_run.delay(run_id, tenant_id=tenant_id))
+
+
+def monthly_runs_start(*, period: date | None = None) -> list[int]:
+    """Beat, on the 1st: one monthly run per active tenant for ``period`` (default: this
+    month), enqueued after commit. A tenant that already has the period's monthly run gets it
+    enqueued again unless it succeeded (a repeat resumes, see `rescore_run_execute`)."""
+    period = period_of(period or today())
+    run_ids = []
+    for tenant in Tenant.objects.filter(is_active=True).order_by("pk"):
+        with tenant_context(tenant):
+            # Two beats (or a redelivered beat task) must not create two runs for a period.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)",
+                    [_RUN_LOCK_NAMESPACE + 1, tenant.pk & 0x7FFFFFFF],
+                )
+            run = (
+                RescoreRun.objects.filter(period=period, trigger=BuyerScore.Trigger.MONTHLY)
+                .order_by("pk")
+                .first()
+            )
+            if run is None:
+                run = RescoreRun.objects.create(
+                    tenant=tenant, period=period, trigger=BuyerScore.Trigger.MONTHLY
+                )
+            if run.status != RescoreRun.Status.SUCCEEDED:
+                _enqueue_run(run)
+                run_ids.append(run.pk)
+    return run_ids
+
+
+@transaction.atomic
+def rescore_now(*, tenant: Tenant, actor: Actor) -> RescoreRun:
+    """An admin's "Rescore now": re-score every buyer for the current period, replacing the
+    period's scores. Returns the run to follow with `rescore_progress`; while one is queued or
+    running for the tenant, that one is returned instead of starting another. Call with the
+    tenant active (the request's); the permission check is the caller's."""
+    from django.contrib.auth.models import AbstractBaseUser
+
+    pending = (
+        RescoreRun.objects.select_for_update()
+        .filter(
+            trigger=BuyerScore.Trigger.MANUAL,
+            status__in=[RescoreRun.Status.QUEUED, RescoreRun.Status.RUNNING],
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if pending is not None:
+        return pending
+    run = RescoreRun.objects.create(
+        tenant=tenant,
+        period=period_of(today()),
+        trigger=BuyerScore.Trigger.MANUAL,
+        requested_by=actor if isinstance(actor, AbstractBaseUser) else None,
+    )
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="monitoring.rescore_now",
+        obj=run,
+        after={"period": run.period.isoformat()},
+    )
+    _enqueue_run(run)
+    return run
+
+
+def rescore_progress(run: RescoreRun) -> dict[str, Any]:
+    """What a progress bar polls: status, buyers scored of the total, percent, and the outcome."""
+    total = run.total_buyers
+    scored = min(run.scored_buyers, total) if total else run.scored_buyers
+    if run.status == RescoreRun.Status.SUCCEEDED:
+        percent = 100
+    elif total:
+        percent = min(99, scored * 100 // total)
+    else:
+        percent = 0
+    return {
+        "status": run.status,
+        "status_label": str(run.get_status_display()),
+        "scored": scored,
+        "total": total,
+        "percent": percent,
+        "alerts_raised": run.alerts_raised,
+        "done": run.status in (RescoreRun.Status.SUCCEEDED, RescoreRun.Status.FAILED),
+        "error": run.error,
+    }
+
+
+# --- Events --------------------------------------------------------------------------------------
+
+
+def buyers_rescore(
+    *, tenant: Tenant, buyer_ids: Sequence[int], reason: str, as_of: date | None = None
+) -> int:
+    """Re-score ``buyer_ids`` for the current period now (trigger "event"), replacing the
+    period's scores, then evaluate their alerts. Runs in the caller's transaction with the
+    tenant active; ids of other tenants or deleted buyers are skipped. Returns buyers scored."""
+    as_of = as_of or today()
+    period = period_of(as_of)
+    frame = buyer_risk_frame(tenant_id=tenant.pk, buyer_ids=sorted(set(buyer_ids)), as_of=as_of)
+    if frame.empty:
+        return 0
+    scores_write(
+        tenant_id=tenant.pk,
+        period=period,
+        trigger=BuyerScore.Trigger.EVENT,
+        scored=scoring.score_frame(frame),
+        replace=True,
+    )
+    scored_ids = frame.index.tolist()
+    alerts = _evaluate_alerts(tenant=tenant, buyer_ids=scored_ids, period=period, as_of=as_of)
+    logger.info(
+        "re-scored %s buyers of tenant %s (%s), %s alerts",
+        len(scored_ids),
+        tenant.pk,
+        reason,
+        alerts,
+    )
+    return len(scored_ids)
+
+
+_NEW_OVERDUE_SQL = """
+SELECT DISTINCT i.buyer_id FROM buyers_invoice i
+WHERE i.tenant_id = %(tenant_id)s
+  AND i.status = ANY(%(open_statuses)s) AND i.amount > i.paid_amount
+  AND ({crossings})
+ORDER BY i.buyer_id
+"""
+
+
+def buyers_with_new_overdues(*, tenant: Tenant, since: date, as_of: date) -> list[int]:
+    """Buyers with an open invoice whose days past due crossed one of `OVERDUE_THRESHOLDS_DAYS`
+    after ``since`` and by ``as_of``: days past due on ``since`` < threshold ≤ days past due on
+    ``as_of``, i.e. due between ``since − threshold + 1`` and ``as_of − threshold``."""
+    crossings = " OR ".join(
+        f"i.due_date BETWEEN %(from_{days})s AND %(to_{days})s" for days in OVERDUE_THRESHOLDS_DAYS
+    )
+    params: dict[str, Any] = {
+        "tenant_id": tenant.pk,
+        "open_statuses": [str(status) for status in OPEN_STATUSES],
+    }
+    for days in OVERDUE_THRESHOLDS_DAYS:
+        params[f"from_{days}"] = since - timedelta(days=days - 1)
+        params[f"to_{days}"] = as_of - timedelta(days=days)
+    with connection.cursor() as cursor:
+        cursor.execute(_NEW_OVERDUE_SQL.format(crossings=crossings), params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def new_overdues_detect(*, as_of: date | None = None, since: date | None = None) -> dict[int, int]:
+    """Daily: for every active tenant, re-score (via `events.buyer_risk_changed`) the buyers
+    whose invoices crossed an overdue threshold since yesterday. Returns tenant id → buyers."""
+    from .events import buyer_risk_changed
+
+    as_of = as_of or today()
+    since = since or as_of - timedelta(days=1)
+    found = {}
+    for tenant in Tenant.objects.filter(is_active=True).order_by("pk"):
+        with tenant_context(tenant):
+            buyer_ids = buyers_with_new_overdues(tenant=tenant, since=since, as_of=as_of)
+            if buyer_ids:
+                buyer_risk_changed(
+                    tenant_id=tenant.pk, buyer_ids=buyer_ids, reason="overdue_threshold"
+                )
+        found[tenant.pk] = len(buyer_ids)
+    return found

@@ -1,0 +1,49 @@
+"""Celery tasks of re-scoring: thin wrappers that load by id and call one service."""
+
+from __future__ import annotations
+
+from celery import Task, shared_task
+
+from creditguard.celery import TenantTask
+from creditguard.tenancy.context import current_tenant
+
+from . import rescoring
+
+RUN_BUSY_RETRY_SECONDS = 30
+RUN_BUSY_RETRIES = 240  # two hours, the broker's visibility timeout
+
+
+@shared_task(name="monitoring.rescore_all_tenants", ignore_result=True)
+def rescore_all_tenants() -> list[int]:
+    """Beat, 02:00 UTC on the 1st: one monthly run per active tenant, each its own task."""
+    return rescoring.monthly_runs_start()
+
+
+@shared_task(
+    bind=True, name="monitoring.rescore_run", ignore_result=True, max_retries=RUN_BUSY_RETRIES
+)
+def rescore_run(
+    self: Task, run_id: int, *, tenant_id: int, chunk_size: int = rescoring.CHUNK_SIZE
+) -> None:
+    """Run or resume one re-scoring run; a repeated or redelivered message is harmless.
+
+    Not a TenantTask: that base runs the whole body in one transaction, and the run commits
+    every chunk (progress visible, a crash keeps what is done). The service opens a
+    transaction with the tenant active per chunk (`tenant_context`). While another worker
+    holds the run (a duplicate delivery, or the connection of a crashed worker not yet gone),
+    try again later: by then the run is finished, or free to resume.
+    """
+    if not rescoring.rescore_run_execute(tenant_id=tenant_id, run_id=run_id, chunk_size=chunk_size):
+        raise self.retry(countdown=RUN_BUSY_RETRY_SECONDS)
+
+
+@shared_task(base=TenantTask, name="monitoring.rescore_buyers", ignore_result=True)
+def rescore_buyers(buyer_ids: list[int], *, tenant_id: int, reason: str = "") -> int:
+    """Re-score a batch of buyers after new information (see `monitoring.events`)."""
+    return rescoring.buyers_rescore(tenant=current_tenant(), buyer_ids=buyer_ids, reason=reason)
+
+
+@shared_task(name="monitoring.detect_new_overdues", ignore_result=True)
+def detect_new_overdues() -> dict[int, int]:
+    """Beat, daily: re-score buyers whose invoices crossed an overdue threshold yesterday."""
+    return rescoring.new_overdues_detect()

@@ -1,0 +1,149 @@
+"""Human-readable, translated sentences for the codes the pure modules return.
+
+The pure modules (`recommendation`, `credit_check`, `approval`) return codes and numbers; pages
+and the API turn them into sentences here, in the language of the request.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from .approval import Objection
+from .credit_check import Reason, ReasonCode
+from .recommendation import Step
+
+
+def amount_text(value: Decimal | None, currency: str) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f} {currency}"
+
+
+def _percent(value: Any) -> str:
+    return f"{Decimal(str(value)).normalize():f}%"
+
+
+def step_text(step: Step, currency: str) -> str:
+    values = step.values
+    amount = amount_text(step.amount, currency)
+    texts = {
+        "unrated_insured_only": lambda: (
+            _("The buyer has no grade yet, so only insured credit is recommended: %(amount)s.")
+            % {"amount": amount}
+        ),
+        "band_maximum": lambda: (
+            _("Grade %(grade)s: the policy allows at most %(amount)s.")
+            % {"grade": values.get("grade"), "amount": amount}
+        ),
+        "equity_cap": lambda: (
+            _("%(percent)s of equity (%(equity)s) = %(amount)s.")
+            % {
+                "percent": _percent(values["percent"]),
+                "equity": amount_text(Decimal(str(values["equity"])), currency),
+                "amount": amount,
+            }
+        ),
+        "revenue_cap": lambda: (
+            _("%(percent)s of revenue (%(revenue)s) = %(amount)s.")
+            % {
+                "percent": _percent(values["percent"]),
+                "revenue": amount_text(Decimal(str(values["revenue"])), currency),
+                "amount": amount,
+            }
+        ),
+        "no_financials_cap": lambda: (
+            _("No financial statement on file: at most %(amount)s without financials.")
+            % {"amount": amount}
+        ),
+        "insurer_cover_raises": lambda: (
+            _("Insurer cover of %(cover)s raises the recommendation to %(amount)s.")
+            % {
+                "cover": amount_text(Decimal(str(values["insurer_cover"])), currency),
+                "amount": amount,
+            }
+        ),
+        "insurance_required_cap": lambda: (
+            _("Credit above %(threshold)s must be insured (cover %(cover)s): at most %(amount)s.")
+            % {
+                "threshold": amount_text(
+                    Decimal(str(values["insurance_required_above"])), currency
+                ),
+                "cover": amount_text(Decimal(str(values["insurer_cover"])), currency),
+                "amount": amount,
+            }
+        ),
+        "rounded_down": lambda: _("Rounded down to %(amount)s.") % {"amount": amount},
+        "requested_amount": lambda: (
+            _("The requested %(amount)s is within the policy.") % {"amount": amount}
+        ),
+        "terms_capped": lambda: (
+            _("Payment terms limited to %(days)s days by the policy.")
+            % {"days": values.get("maximum")}
+        ),
+        "below_exposure": lambda: (
+            _("Below the current exposure of %(exposure)s: the buyer would be over its limit.")
+            % {"exposure": amount_text(Decimal(str(values["exposure"])), currency)}
+        ),
+    }
+    return texts[step.code]() if step.code in texts else step.code
+
+
+def reason_text(reason: Reason, currency: str) -> str:
+    values = reason.values
+    code = reason.code
+    if code == ReasonCode.BLOCKED:
+        return _("The buyer or its credit limit is blocked.")
+    if code == ReasonCode.NO_LIMIT:
+        if values.get("limit_status") == "expired":
+            return _("The buyer's credit limit expired on %(date)s.") % {
+                "date": values.get("expiry_date")
+            }
+        return _("The buyer has no credit limit.")
+    if code == ReasonCode.OVER_LIMIT:
+        return _(
+            "Exposure %(exposure)s plus this order %(order)s exceeds the limit %(limit)s by "
+            "%(excess)s."
+        ) % {
+            "exposure": amount_text(values["exposure"], currency),
+            "order": amount_text(values["order_amount"], currency),
+            "limit": amount_text(values["limit"], currency),
+            "excess": amount_text(values["excess"], currency),
+        }
+    if code == ReasonCode.OVERDUE_BEYOND_THRESHOLD:
+        return _("%(amount)s is overdue by more than %(days)s days (tolerated: %(threshold)s).") % {
+            "amount": amount_text(values["overdue_amount"], currency),
+            "days": values["days"],
+            "threshold": amount_text(values["threshold"], currency),
+        }
+    if code == ReasonCode.GRADE_BELOW_MINIMUM:
+        return _(
+            "Grade %(grade)s is worse than the lowest grade accepted for new orders (%(lowest)s)."
+        ) % {
+            "grade": values["grade"],
+            "lowest": values["lowest_acceptable_grade"],
+        }
+    if code == ReasonCode.TERMS_BEYOND_POLICY:
+        return _("Payment terms of %(days)s days exceed the %(max)s days allowed.") % {
+            "days": values["terms_days"],
+            "max": values["max_terms_days"],
+        }
+    return str(code)
+
+
+def objection_text(objection: Objection) -> str:
+    return {
+        Objection.NOT_PENDING: _("This request is not awaiting a decision."),
+        Objection.NO_PERMISSION: _("Your role may not decide on credit limits."),
+        Objection.OWN_REQUEST: _("You cannot decide on your own request."),
+        Objection.ABOVE_AUTHORITY: _("The amount is above your approval authority."),
+        Objection.ALREADY_APPROVED: _(
+            "You have already approved this request; the second approval must come from "
+            "someone else."
+        ),
+        Objection.AMOUNT_NOT_BELOW: _("A partial approval must be below the amount on the table."),
+        Objection.AMOUNT_NOT_POSITIVE: _("Enter an amount greater than zero."),
+        Objection.COMMENT_REQUIRED: _("Say why in the comment."),
+    }[objection]
