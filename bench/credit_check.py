@@ -74,14 +74,16 @@ def create_tenant(slug: str, *, buyers: int, invoices: int, seed: int = 7) -> tu
             ],
         )
         records = []
+        open_amounts = [Decimal(0)] * buyers
         for n in range(buyers):
             for k in range(invoices):
                 # Five months of trade: most invoices due more than ten days ago are paid.
                 issue = today - timedelta(days=rng.randrange(150))
                 due = issue + timedelta(days=rng.choice((30, 60)))
                 amount = Decimal(rng.randrange(50_000, 1_500_000)) / 100
-                settled = due < today - timedelta(days=10) and rng.random() < 0.93
+                settled = due < today - timedelta(days=10) and rng.random() < 0.98
                 paid = amount if settled else Decimal(0)
+                open_amounts[n] += amount - paid
                 records.append(
                     {
                         "erp_reference": f"I-{n:05d}-{k:03d}",
@@ -144,23 +146,26 @@ def create_tenant(slug: str, *, buyers: int, invoices: int, seed: int = 7) -> tu
                     period=period,
                     model_version="bench",
                     score=Decimal(rng.randrange(0, 100)),
-                    grade=rng.randint(1, 10),
+                    grade=rng.choice((1, 2, 3, 3, 4, 4, 5, 5, 6, 7, 8, 9)),
                     probability_of_default=Decimal("0.01"),
                 )
                 for pk in by_reference.values()
             ]
         )
-        for pk in by_reference.values():
+        for reference, pk in by_reference.items():
             if rng.random() < 0.1:
                 continue
             buyer = Buyer.objects.get(pk=pk)
+            # Most limits leave room for the next orders; some are nearly used up.
+            headroom = Decimal(str(rng.choice((0.9, 1.3, 1.6, 2.0, 2.5))))
+            exposure = open_amounts[int(reference.removeprefix("B-"))]
             limit = services.credit_limit_set(
                 tenant=tenant,
                 actor=None,
                 buyer=buyer,
-                amount=Decimal(rng.choice((10_000, 25_000, 50_000, 100_000, 250_000))),
-                payment_terms_days=rng.choice((30, 60, 90)),
-                grade=rng.randint(1, 10),
+                amount=max(Decimal(10_000), (exposure * headroom).quantize(Decimal(1000))),
+                payment_terms_days=rng.choice((60, 90)),
+                grade=None,
                 granted_on=today,
             )
             if rng.random() < 0.02:
@@ -248,7 +253,7 @@ def main() -> int:
                 {
                     "buyer_erp_reference": f"B-{rng.randrange(args.buyers):05d}",
                     "order_amount": f"{Decimal(rng.randrange(10_000, 5_000_000)) / 100:.2f}",
-                    "payment_terms_days": rng.choice((30, 60, 90)),
+                    "payment_terms_days": rng.choice((30, 30, 60)),
                 }
             )
             for _ in range(args.calls + 100)

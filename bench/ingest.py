@@ -3,14 +3,19 @@
     cd /work/main && .venv/bin/python -m creditguard.devstack exec -- \
         .venv/bin/python bench/ingest.py [--invoices 200000] [--batch 10000] [--single 500]
 
-1. Creates two fresh tenants with 1,000 buyers each, and a write API key for the first.
-2. Starts gunicorn (2 sync workers) on a free 127.0.0.1 port against the same database.
-3. API: POSTs the invoices to /api/v1/invoices/bulk in batches, one request after the other.
-4. COPY: loads the same invoices into buyers_invoice for the second tenant with one binary
-   COPY in one transaction (as the runtime role, tenant set, so row-level security applies).
+1. Creates four fresh tenants with 1,000 buyers and a write API key each.
+2. COPY, all at once: loads the N invoices into buyers_invoice with one binary COPY in one
+   transaction, as the owner role (PostgreSQL refuses COPY FROM into a table with row-level
+   security for the runtime role).
+3. Starts gunicorn (2 sync workers) on a free 127.0.0.1 port against the same database.
+4. API and COPY by batch, interleaved: for every --batch invoices, a binary COPY of them in
+   a transaction of its own (another tenant), then a POST of the same invoices to
+   /api/v1/invoices/bulk; requests go one after the other. Interleaving gives both the same
+   share of whatever else the machine is doing.
 5. Single: posts a sample one invoice per request, to /api/v1/invoices/ when that endpoint
    exists, else to /api/v1/invoices/bulk with one record.
-6. Prints rows/s for each and checks the target: API >= 0.3 x COPY. Deletes its tenants.
+6. Prints rows/s for each and checks the target, API >= 0.3 x COPY, against the faster COPY.
+   Deletes its tenants (as the owner role).
 
 Both sides get their payload prepared before the clock starts (the JSON bodies, the COPY
 buffer): what is timed is transfer plus everything the server and the database do, commit
@@ -182,19 +187,23 @@ def copy_buffer(tenant_id: int, buyer_ids: dict[str, int], invoices: list[dict])
     return b"".join(parts)
 
 
-def load_by_copy(tenant: Tenant, payload: bytes) -> float:
-    """COPY as the owner role: PostgreSQL refuses COPY FROM into a table with row-level
-    security for a role subject to it (the runtime role), so only the owner can take this path.
+def load_by_copy(tenant: Tenant, payloads: list[bytes]) -> float:
+    """Seconds to COPY each payload in a transaction of its own, commits included.
+
+    As the owner role: PostgreSQL refuses COPY FROM into a table with row-level security for
+    a role subject to it (the runtime role), so only the owner can take this path. The
+    connection is opened before the clock starts, like the API's HTTP session.
     """
     with closing(owner_connection()) as owner:
         started = time.perf_counter()
-        with owner, owner.cursor() as cursor:
-            cursor.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant.pk)])
-            cursor.copy_expert(
-                f"COPY buyers_invoice ({COPY_COLUMNS}) FROM STDIN WITH (FORMAT binary)",
-                io.BytesIO(payload),
-            )
-        return time.perf_counter() - started  # the commit (deferred FK checks) included
+        for payload in payloads:
+            with owner, owner.cursor() as cursor:
+                cursor.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant.pk)])
+                cursor.copy_expert(
+                    f"COPY buyers_invoice ({COPY_COLUMNS}) FROM STDIN WITH (FORMAT binary)",
+                    io.BytesIO(payload),
+                )
+        return time.perf_counter() - started
 
 
 def owner_connection() -> psycopg2.extensions.connection:
@@ -306,25 +315,36 @@ def main() -> int:
 
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     invoices = make_invoices(args.invoices)
+    chunks = [invoices[start : start + args.batch] for start in range(0, len(invoices), args.batch)]
+    load_before = os.getloadavg()[0]
     tenant_ids: list[int] = []
     gunicorn = None
     try:
-        api_tenant, raw_key = create_tenant(f"bench-api-{stamp}", with_key=True)
-        tenant_ids.append(api_tenant.pk)
-        copy_tenant, _none = create_tenant(f"bench-copy-{stamp}", with_key=False)
-        tenant_ids.append(copy_tenant.pk)
-        single_tenant, single_key = create_tenant(f"bench-one-{stamp}", with_key=True)
-        tenant_ids.append(single_tenant.pk)
+        tenants = {}
+        keys = {}
+        for name in ("copy-one", "copy-batched", "api", "single"):
+            tenant, raw_key = create_tenant(f"bench-{name}-{stamp}", with_key=True)
+            tenant_ids.append(tenant.pk)
+            tenants[name], keys[name] = tenant, raw_key
+
+        payloads = {}
+        for name, parts in (("copy-one", [invoices]), ("copy-batched", chunks)):
+            with tenant_context(tenants[name]):
+                buyer_ids = dict(Buyer.objects.values_list("erp_reference", "id"))
+            payloads[name] = [copy_buffer(tenants[name].pk, buyer_ids, part) for part in parts]
+        # All rows in one COPY first, while the table is smallest.
+        copy_seconds = {"copy-one": load_by_copy(tenants["copy-one"], payloads["copy-one"])}
 
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         gunicorn = start_gunicorn(port)
-        wait_until_up(base_url, raw_key, gunicorn)
-        headers = {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
+        wait_until_up(base_url, keys["api"], gunicorn)
         session = requests.Session()
 
-        # Warm both workers up on the bulk path, in the third tenant.
-        single_headers = {**headers, "Authorization": f"Bearer {single_key}"}
+        def headers(name: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {keys[name]}", "Content-Type": "application/json"}
+
+        # Warm both workers up on the bulk path, in the tenant of the single-record sample.
         for round_ in range(6):
             warm_up = [
                 {**invoice, "erp_reference": f"WARM-{round_}-{n}"}
@@ -333,29 +353,24 @@ def main() -> int:
             session.post(
                 f"{base_url}/api/v1/invoices/bulk",
                 data=orjson.dumps({"records": warm_up}),
-                headers=single_headers,
+                headers=headers("single"),
             ).raise_for_status()
 
-        # API, batch by batch.
-        bodies = [
-            orjson.dumps({"records": invoices[start : start + args.batch]})
-            for start in range(0, len(invoices), args.batch)
-        ]
-        started = time.perf_counter()
+        # API and batched COPY, interleaved batch by batch so that both see the same load
+        # from whatever else runs on the machine.
+        bodies = [orjson.dumps({"records": chunk}) for chunk in chunks]
         request_seconds = []
-        for body in bodies:
+        copy_seconds["copy-batched"] = 0.0
+        for body, payload in zip(bodies, payloads["copy-batched"], strict=True):
+            copy_seconds["copy-batched"] += load_by_copy(tenants["copy-batched"], [payload])
             sent = time.perf_counter()
-            response = session.post(f"{base_url}/api/v1/invoices/bulk", data=body, headers=headers)
+            response = session.post(
+                f"{base_url}/api/v1/invoices/bulk", data=body, headers=headers("api")
+            )
             request_seconds.append(time.perf_counter() - sent)
             if response.status_code != 200:
                 raise SystemExit(f"bulk POST failed: {response.status_code} {response.text[:500]}")
-        api_seconds = time.perf_counter() - started
-
-        # COPY, all rows in one statement and transaction.
-        with tenant_context(copy_tenant):
-            buyer_ids = dict(Buyer.objects.values_list("erp_reference", "id"))
-        payload = copy_buffer(copy_tenant.pk, buyer_ids, invoices)
-        copy_seconds = load_by_copy(copy_tenant, payload)
+        api_seconds = sum(request_seconds)
 
         # One invoice per request, on a sample.
         path, is_single_endpoint = single_invoice_endpoint()
@@ -366,18 +381,18 @@ def main() -> int:
         ]
         started = time.perf_counter()
         for body in single_bodies:
-            response = session.post(f"{base_url}{path}", data=body, headers=single_headers)
+            response = session.post(f"{base_url}{path}", data=body, headers=headers("single"))
             if response.status_code not in (200, 201):
                 raise SystemExit(
                     f"POST {path} failed: {response.status_code} {response.text[:500]}"
                 )
         single_seconds = time.perf_counter() - started
 
-        for tenant, expected in ((api_tenant, len(invoices)), (copy_tenant, len(invoices))):
-            with tenant_context(tenant):
+        for name in ("copy-one", "copy-batched", "api"):
+            with tenant_context(tenants[name]):
                 stored = Invoice.objects.count()
-            if stored != expected:
-                raise SystemExit(f"{tenant.slug}: {stored} invoices stored, {expected} expected")
+            if stored != len(invoices):
+                raise SystemExit(f"{name}: {stored} invoices stored, {len(invoices)} expected")
     finally:
         if gunicorn is not None:
             gunicorn.terminate()
@@ -385,28 +400,37 @@ def main() -> int:
         if tenant_ids:
             delete_tenants(tenant_ids)
 
-    copy_rate = len(invoices) / copy_seconds
+    # The baseline is the faster COPY, whichever it was on this run.
+    copy_rate = len(invoices) / min(copy_seconds.values())
     single_label = (
-        "POST /invoices/ (one each)" if is_single_endpoint else "POST /invoices/bulk (1 each)"
+        "POST /invoices/ (1 per request)"
+        if is_single_endpoint
+        else "POST /invoices/bulk (1 per request)"
     )
     rows = [
-        ("binary COPY (1 transaction)", len(invoices), copy_seconds),
-        (f"POST /invoices/bulk ({args.batch:,}/request)", len(invoices), api_seconds),
+        ("binary COPY (1 transaction)", len(invoices), copy_seconds["copy-one"]),
+        (
+            f"binary COPY ({args.batch:,} per transaction)",
+            len(invoices),
+            copy_seconds["copy-batched"],
+        ),
+        (f"POST /invoices/bulk ({args.batch:,} per request)", len(invoices), api_seconds),
         (single_label, len(sample), single_seconds),
     ]
     print()
-    print(f"{'method':<36} {'rows':>9} {'seconds':>9} {'rows/s':>10} {'x COPY':>7}")
+    print(f"{'method':<40} {'rows':>9} {'seconds':>9} {'rows/s':>10} {'x COPY':>7}")
     for method, count, seconds in rows:
         rate = count / seconds
-        print(f"{method:<36} {count:>9,} {seconds:>9.2f} {rate:>10,.0f} {rate / copy_rate:>7.2f}")
+        print(f"{method:<40} {count:>9,} {seconds:>9.2f} {rate:>10,.0f} {rate / copy_rate:>7.2f}")
     request_seconds.sort()
     print(
         f"\nbulk requests: fastest {request_seconds[0]:.3f} s, median "
         f"{request_seconds[len(request_seconds) // 2]:.3f} s, slowest {request_seconds[-1]:.3f} s"
+        f"; load average {load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end"
     )
     ratio = (len(invoices) / api_seconds) / copy_rate
     verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
-    print(f"\ntarget API >= {TARGET_RATIO} x COPY: {verdict} ({ratio:.2f} x)")
+    print(f"target API >= {TARGET_RATIO} x COPY (the faster one): {verdict} ({ratio:.2f} x)")
     return 0 if verdict == "PASS" else 1
 
 

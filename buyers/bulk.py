@@ -55,6 +55,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
@@ -148,6 +149,16 @@ def _stage(cursor: Any, table: str, columns: Sequence[tuple[str, str]], rows: It
     texts = ", ".join(name for name, sql_type in columns if sql_type == "text")
     force = f", FORCE_NOT_NULL ({texts})" if texts else ""
     cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv{force})", buffer)
+
+
+def _row_of(columns: Sequence[tuple[str, str]]) -> itemgetter:
+    """record → the tuple of its values in the staging table's column order (in C)."""
+    return itemgetter(*(name for name, _type in columns))
+
+
+def _add_buyer_ids(batch: _Batch, buyer_ids: Mapping[str, int]) -> None:
+    for record in batch.records:
+        record["buyer_id"] = buyer_ids[record["buyer_erp_reference"]]
 
 
 def _counted(insert_sql: str) -> str:
@@ -284,13 +295,7 @@ class _BuyerUpsert(_Upsert):
         ]
 
     def write(self, cursor: Any, batch: _Batch) -> tuple[int, int]:
-        names = [name for name, _type in _BUYER_COLUMNS]
-        _stage(
-            cursor,
-            "bulk_buyers",
-            _BUYER_COLUMNS,
-            ([record[name] for name in names] for record in batch.records),
-        )
+        _stage(cursor, "bulk_buyers", _BUYER_COLUMNS, map(_row_of(_BUYER_COLUMNS), batch.records))
         cursor.execute(_BUYER_UPSERT, {"tenant_id": batch.tenant_id})
         upserted = cursor.fetchall()
         created = sum(1 for _id, _reference, inserted in upserted if inserted)
@@ -322,17 +327,6 @@ class _BuyerUpsert(_Upsert):
 
 # --- Invoices -----------------------------------------------------------------------------------
 
-_INVOICE_FIELDS = (
-    "erp_reference",
-    "number",
-    "issue_date",
-    "due_date",
-    "amount",
-    "currency",
-    "paid_amount",
-    "paid_date",
-    "status",
-)
 _INVOICE_COLUMNS = [
     ("buyer_id", "bigint"),
     ("erp_reference", "text"),
@@ -383,19 +377,9 @@ class _InvoiceUpsert(_Upsert):
         return _unknown_buyer_errors(batch, self.buyer_ids)
 
     def write(self, cursor: Any, batch: _Batch) -> tuple[int, int]:
-        buyer_ids = self.buyer_ids
+        _add_buyer_ids(batch, self.buyer_ids)
         _stage(
-            cursor,
-            "bulk_invoices",
-            _INVOICE_COLUMNS,
-            (
-                (
-                    buyer_ids[record["buyer_erp_reference"]],
-                    *[record[name] for name in _INVOICE_FIELDS],
-                    record["status_given"],
-                )
-                for record in batch.records
-            ),
+            cursor, "bulk_invoices", _INVOICE_COLUMNS, map(_row_of(_INVOICE_COLUMNS), batch.records)
         )
         created = updated = 0
         given = {record["status_given"] for record in batch.records}
@@ -536,20 +520,9 @@ class _PaymentUpsert(_Upsert):
         return errors
 
     def write(self, cursor: Any, batch: _Batch) -> tuple[int, int]:
+        _add_buyer_ids(batch, self.buyer_ids)
         _stage(
-            cursor,
-            "bulk_payments",
-            _PAYMENT_COLUMNS,
-            (
-                (
-                    self.buyer_ids[record["buyer_erp_reference"]],
-                    record["erp_reference"],
-                    record["received_date"],
-                    record["amount"],
-                    record["currency"],
-                )
-                for record in batch.records
-            ),
+            cursor, "bulk_payments", _PAYMENT_COLUMNS, map(_row_of(_PAYMENT_COLUMNS), batch.records)
         )
         cursor.execute(_PAYMENT_UPSERT, {"tenant_id": batch.tenant_id})
         upserted = cursor.fetchall()
@@ -629,14 +602,6 @@ _STATEMENT_AMOUNTS = (
     "retained_earnings",
     "equity",
 )
-_STATEMENT_FIELDS = (
-    "period_end",
-    "period_months",
-    "currency",
-    *_STATEMENT_AMOUNTS,
-    "audited",
-    "source",
-)
 _STATEMENT_COLUMNS = [
     ("buyer_id", "bigint"),
     ("period_end", "date"),
@@ -681,17 +646,12 @@ class _StatementUpsert(_Upsert):
         return _unknown_buyer_errors(batch, self.buyer_ids)
 
     def write(self, cursor: Any, batch: _Batch) -> tuple[int, int]:
+        _add_buyer_ids(batch, self.buyer_ids)
         _stage(
             cursor,
             "bulk_statements",
             _STATEMENT_COLUMNS,
-            (
-                (
-                    self.buyer_ids[record["buyer_erp_reference"]],
-                    *[record[name] for name in _STATEMENT_FIELDS],
-                )
-                for record in batch.records
-            ),
+            map(_row_of(_STATEMENT_COLUMNS), batch.records),
         )
         cursor.execute(_counted(_STATEMENT_UPSERT), {"tenant_id": batch.tenant_id})
         return cursor.fetchone()

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from creditguard.audit.services import audit_record, snapshot
 from creditguard.tenancy.models import Tenant
+from monitoring.events import buyer_risk_changed
 
 from . import receivables
 from .models import (
@@ -260,6 +261,7 @@ def statement_save(
     for name, value in values.items():
         setattr(statement, name, value)
     statement.save()
+    buyer_risk_changed(tenant_id=tenant.pk, buyer_ids=[buyer.pk], reason="statement")
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -454,6 +456,7 @@ def dispute_resolve(
 
 
 def _plan_refresh_status(plan: PaymentPlan, *, as_of: date) -> None:
+    previous = plan.status
     plan.status = receivables.payment_plan_status(
         [
             receivables.Instalment(
@@ -467,6 +470,10 @@ def _plan_refresh_status(plan: PaymentPlan, *, as_of: date) -> None:
         as_of=as_of,
     )
     plan.save(update_fields=["status"])
+    if plan.status == PaymentPlan.Status.BROKEN and previous != plan.status:
+        buyer_risk_changed(
+            tenant_id=plan.tenant_id, buyer_ids=[plan.buyer_id], reason="payment_plan"
+        )
 
 
 @transaction.atomic

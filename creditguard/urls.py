@@ -53,4 +53,5 @@ urlpatterns = [
     path("buyers/", include("buyers.urls")),
     path("imports/", include("buyers.import_urls")),
     path("limits/", include("policies.urls")),
+    path("monitoring/", include("monitoring.urls")),
 ]

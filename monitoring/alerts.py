@@ -89,6 +89,9 @@ TITLES = {
         "%(count)s disputes for %(amount)s %(currency)s opened in the last %(days)s days"
     ),
     "plan": gettext_noop("Payment plan %(plan)s is broken"),
+    "over_limit": gettext_noop(
+        "Exposure of %(exposure)s %(currency)s is over the credit limit of %(limit)s %(currency)s"
+    ),
     LegalEvent.Kind.INSOLVENCY_FILING: gettext_noop("Insolvency filing on %(date)s"),
     LegalEvent.Kind.INSOLVENCY_PROCEEDINGS: gettext_noop(
         "Insolvency proceedings opened on %(date)s"
@@ -354,9 +357,53 @@ def _overdue(ctx: _Context) -> list[Candidate]:
 
 
 def _over_limit(ctx: _Context) -> list[Candidate]:
-    # Credit limits do not exist yet (a later issue adds them). The rule can be configured
-    # now; it raises nothing until this reads the limits and compares them with exposure.
-    return []
+    tolerance = Decimal(ctx.thresholds(Kind.OVER_LIMIT)["tolerance_percent"])
+    rows = _rows(
+        """
+        WITH fx(currency, factor) AS (
+            SELECT * FROM unnest(%(currencies)s::text[], %(factors)s::numeric[])
+        ),
+        exposure AS (
+            SELECT i.buyer_id, SUM((i.amount - i.paid_amount) * fx.factor) AS amount
+            FROM buyers_invoice i JOIN fx ON fx.currency = i.currency
+            WHERE i.tenant_id = %(tenant)s AND i.buyer_id = ANY(%(buyers)s)
+              AND i.status = ANY(%(open_statuses)s)
+            GROUP BY i.buyer_id
+        )
+        SELECT l.buyer_id, l.id, ROUND(l.amount * fx.factor, 2), ROUND(e.amount, 2), l.updated_at
+        FROM policies_creditlimit l
+        JOIN fx ON fx.currency = l.currency
+        JOIN exposure e ON e.buyer_id = l.buyer_id
+        WHERE l.tenant_id = %(tenant)s AND l.buyer_id = ANY(%(buyers)s) AND l.status = 'active'
+          AND e.amount > l.amount * fx.factor * (1 + %(tolerance)s / 100.0)
+        """,
+        ctx.params(tolerance=tolerance),
+    )
+    currency = ctx.tenant.base_currency
+    return [
+        Candidate(
+            buyer_id=buyer_id,
+            rule=Kind.OVER_LIMIT,
+            condition_key=f"limit:{limit_id}",
+            severity=Alert.Severity.HIGH,
+            title_key="over_limit",
+            title_params={
+                "exposure": _money(exposure),
+                "limit": _money(limit),
+                "currency": currency,
+            },
+            evidence={
+                "exposure": exposure,
+                "limit": limit,
+                "currency": currency,
+                "tolerance_percent": tolerance,
+                "as_of": ctx.as_of,
+            },
+            # Exposure is only known as of now; the limit's last change bounds it from below.
+            risk_event_at=max(limit_updated_at, _start_of_day(ctx.as_of)),
+        )
+        for buyer_id, limit_id, limit, exposure, limit_updated_at in rows
+    ]
 
 
 def _country_downgrade(ctx: _Context) -> list[Candidate]:
@@ -704,7 +751,7 @@ def evaluate_alerts(
     state_rules = [
         str(kind)
         for kind, definition in RULES.items()
-        if definition.auto_resolves and definition.available and settings[kind].enabled
+        if definition.auto_resolves and settings[kind].enabled
     ]
     now = timezone.now()
     resolved = _auto_resolve(

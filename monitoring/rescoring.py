@@ -242,6 +242,23 @@ def risk_inputs_params(
     }
 
 
+BITMAP_SCANS = {"enable_indexscan": "off"}
+
+
+@contextmanager
+def _plan_settings(cursor: Any, values: dict[str, str]) -> Iterator[None]:
+    """Planner settings for one statement of the current transaction, then the previous ones."""
+    previous = {}
+    for name, value in values.items():
+        cursor.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value])
+        previous[name] = cursor.fetchone()[0]
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
 def buyer_risk_frame(
     *,
     tenant_id: int,
@@ -255,7 +272,7 @@ def buyer_risk_frame(
     tenant are simply absent). ``rates`` defaults to the FX rates known on ``as_of``.
     """
     rates = fx_rates_on(as_of) if rates is None else rates
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, _plan_settings(cursor, BITMAP_SCANS):
         cursor.execute(
             RISK_INPUTS_SQL,
             risk_inputs_params(tenant_id=tenant_id, buyer_ids=buyer_ids, as_of=as_of, rates=rates),

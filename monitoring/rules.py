@@ -84,8 +84,6 @@ class RuleDefinition:
     thresholds: tuple[Threshold, ...] = ()
     # State rules resolve their alerts when the condition stops holding; event rules do not.
     auto_resolves: bool = False
-    # False while the data the rule needs does not exist yet (over_limit: credit limits).
-    available: bool = True
     check: Callable[[dict[str, Any]], dict[str, str]] | None = None
 
     @property
@@ -167,8 +165,7 @@ RULES: dict[str, RuleDefinition] = {
         RuleDefinition(
             Kind.OVER_LIMIT,
             gettext_lazy(
-                "Exposure exceeds the buyer's credit limit by more than tolerance_percent. "
-                "Evaluated once credit limits exist."
+                "Exposure exceeds the buyer's active credit limit by more than tolerance_percent."
             ),
             gettext_lazy("High."),
             (
@@ -182,7 +179,6 @@ RULES: dict[str, RuleDefinition] = {
                 ),
             ),
             auto_resolves=True,
-            available=False,
         ),
         RuleDefinition(
             Kind.COUNTRY_DOWNGRADE,

@@ -136,22 +136,27 @@ def _limits_and_covers(
     owner = managers[0].user if managers else None
     step = 5_000 * scale
     limited: list[int] = []
+    # A few buyers with real exposure whose limit they have outgrown.
+    sizeable = [pk for pk, f in figures.items() if f.exposure > 20_000 * scale]
+    over_limit = set(rng.sample(sizeable, min(len(sizeable), max(3, len(figures) // 25))))
     for buyer_id, buyer_figures in figures.items():
         buyer = buyer_figures.buyer
-        if buyer.status == Buyer.Status.CLOSED or rng.random() < 0.12:
+        if buyer.status == Buyer.Status.CLOSED or (
+            buyer_id not in over_limit and rng.random() < 0.12
+        ):
             continue  # most buyers have a limit; these do not
         recommended = selectors.recommend_for(figures=buyer_figures, policy=policy)
         wanted = max(buyer_figures.exposure * Decimal(str(rng.uniform(1.2, 2.2))), 10_000 * scale)
         if recommended is not None and recommended.amount >= step:
             wanted = min(wanted, max(recommended.amount, buyer_figures.exposure))
-        if rng.random() < 0.07 and buyer_figures.exposure > 20_000 * scale:
-            wanted = buyer_figures.exposure * Decimal(str(rng.uniform(0.6, 0.9)))  # over limit
+        if buyer_id in over_limit:
+            wanted = buyer_figures.exposure * Decimal(str(rng.uniform(0.6, 0.9)))
             amount = max(step, (wanted / step).to_integral_value(rounding=ROUND_FLOOR) * step)
         else:
             amount = _round_up(wanted, step)
         risk = schedule.risk_class_for_grade(buyer_figures.grade)
         # Granted recently enough to be in force, except a few that expired unreviewed.
-        max_age = {"low": 340, "medium": 170, "high": 80}[risk.value]
+        max_age = {"low": 370, "medium": 100, "high": 35}[risk.value]
         granted_on = as_of - timedelta(days=rng.randint(5, max_age))
         if rng.random() < 0.02:
             granted_on = as_of - timedelta(days=400)

@@ -407,10 +407,6 @@ class QueueItem:
     def urgent(self) -> bool:
         return self.figures.over_limit or self.figures.blocked
 
-    @property
-    def age_days(self) -> int:
-        return (self.figures.as_of - timezone.localdate(self.request.created_at)).days
-
 
 def request_items(
     *,

@@ -6,7 +6,7 @@ and the API turn them into sentences here, in the language of the request.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -17,9 +17,10 @@ from .recommendation import Step
 
 
 def amount_text(value: Decimal | None, currency: str) -> str:
+    """1234567.5 EUR → "1,234,568 EUR" (half up, like the `money` template filter)."""
     if value is None:
         return "—"
-    return f"{value:,.0f} {currency}"
+    return f"{Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP):,.0f} {currency}"
 
 
 def _percent(value: Any) -> str:

@@ -26,6 +26,7 @@ from creditguard.accounts.roles import Permission
 from creditguard.web.decorators import tenant_view
 
 from . import selectors, services
+from .approval import Objection
 from .forms import (
     BandForm,
     BlockForm,
@@ -101,14 +102,21 @@ def _explained(recommendation: Any, currency: str) -> dict[str, Any] | None:
 
 
 def _queue_rows(items: list[selectors.QueueItem], currency: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "item": item,
-            "recommendation": _explained(item.recommendation, currency),
-            "objections": [objection_text(objection) for objection in item.objections],
-        }
-        for item in items
-    ]
+    """Rows for `_request_card.html`. An approver whose authority is below the amount on the
+    table may still approve a lower amount, refuse or ask for information: only the full
+    approval is withheld then."""
+    rows = []
+    for item in items:
+        blocking = [o for o in item.objections if o != Objection.ABOVE_AUTHORITY]
+        rows.append(
+            {
+                "item": item,
+                "recommendation": _explained(item.recommendation, currency),
+                "objections": [objection_text(objection) for objection in blocking],
+                "above_authority": Objection.ABOVE_AUTHORITY in item.objections,
+            }
+        )
+    return rows
 
 
 # --- Overview --------------------------------------------------------------------------------

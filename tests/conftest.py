@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import import_module
 
 import pytest
 from django.conf import settings
@@ -48,10 +49,21 @@ def owner_role() -> Iterator[None]:
 _flush_as_runtime_role = TransactionTestCase._fixture_teardown
 
 
+# Reference data that migrations load; a flush empties it, so it is loaded again.
+DATA_MIGRATIONS = [
+    ("creditguard.reference.migrations.0001_initial", "load_countries"),
+    ("monitoring.migrations.0002_load_risk_data", "load"),
+]
+
+
 def _flush_as_owner(self: TransactionTestCase) -> None:
     # Flushing truncates tables; the runtime role may not TRUNCATE (it would bypass RLS).
+    from django.apps import apps
+
     with owner_role():
         _flush_as_runtime_role(self)
+        for module, function in DATA_MIGRATIONS:
+            getattr(import_module(module), function)(apps, None)
 
 
 TransactionTestCase._fixture_teardown = _flush_as_owner

@@ -241,6 +241,32 @@ class WebhookEndpointFactory(factory.django.DjangoModelFactory):
     event_types = factory.LazyFunction(list)
 
 
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    """A delivery log row; application code records them with `webhook_events_publish`."""
+
+    class Meta:
+        model = "monitoring.WebhookDelivery"
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    tenant = factory.SelfAttribute("endpoint.tenant")
+    event_id = factory.Sequence(lambda n: f"evt_test_{n}")
+    event_type = "alert.created"
+    payload = factory.LazyFunction(lambda: {"type": "alert.created", "data": {}})
+    status = "pending"
+
+
+class RescoreRunFactory(factory.django.DjangoModelFactory):
+    """A run row; application code starts them with `rescore_now` or the monthly beat."""
+
+    class Meta:
+        model = "monitoring.RescoreRun"
+
+    tenant = factory.SubFactory(TenantFactory)
+    period = date(2026, 11, 1)
+    trigger = "manual"
+    status = "queued"
+
+
 # --- Limits (policies) ------------------------------------------------------------------------
 
 

@@ -70,11 +70,11 @@ def membership_update(
 ) -> Membership:
     before = snapshot(membership, MEMBERSHIP_FIELDS)
     removes_admin = membership.role == Role.ADMIN and (role != Role.ADMIN or not is_active)
-    if removes_admin and not (
-        Membership.objects.filter(role=Role.ADMIN, is_active=True)
-        .exclude(pk=membership.pk)
-        .exists()
-    ):
+    # Lock the active admins so two admins demoting each other cannot both succeed.
+    active_admins = list(
+        Membership.objects.select_for_update().filter(role=Role.ADMIN, is_active=True)
+    )
+    if removes_admin and not any(admin.pk != membership.pk for admin in active_admins):
         raise ValidationError({"role": _("A tenant needs at least one active administrator.")})
     membership.role = role
     membership.approval_authority = approval_authority

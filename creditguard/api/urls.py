@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("buyers.api.urls")),
     path("", include("policies.api.urls")),
     path("", include("monitoring.api.urls")),
+    path("", include("monitoring.scores_api_urls")),
 ]

@@ -267,6 +267,9 @@ SPECTACULAR_SETTINGS = {
         "InsurerCoverStatusEnum": "policies.models.InsurerCover.Status",
         "LimitDecisionEnum": "policies.models.LimitDecision.Kind",
         "CreditCheckDecisionEnum": ["approve", "hold"],
+        "LegalEventKindEnum": "monitoring.models.LegalEvent.Kind",
+        "ScoreTriggerEnum": "monitoring.models.BuyerScore.Trigger",
+        "CountryRiskChangeEnum": ["downgrade", "upgrade"],
     },
 }
 

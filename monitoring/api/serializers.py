@@ -5,7 +5,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from rest_framework import serializers
 
 from ..alerts import alert_title, is_auto_resolved, lead_time_days
-from ..models import Alert, AlertRule, WebhookDelivery, WebhookEndpoint
+from ..models import Alert, AlertRule, LegalEvent, WebhookDelivery, WebhookEndpoint
 from ..rules import RuleSetting, thresholds_as_json
 from ..webhooks import EVENT_TYPES
 
@@ -97,9 +97,6 @@ class AlertRuleOutput(serializers.Serializer):
     auto_resolves = serializers.BooleanField(
         help_text="Alerts resolve themselves when the condition no longer holds."
     )
-    available = serializers.BooleanField(
-        help_text="False while the rule cannot raise alerts yet (over_limit: no credit limits)."
-    )
     customised = serializers.BooleanField()
     updated_at = serializers.DateTimeField(allow_null=True)
 
@@ -125,7 +122,6 @@ class AlertRuleOutput(serializers.Serializer):
                 for threshold in definition.thresholds
             ],
             "auto_resolves": definition.auto_resolves,
-            "available": definition.available,
             "customised": setting.customised,
             "updated_at": setting.updated_at.isoformat() if setting.updated_at else None,
         }
@@ -187,4 +183,28 @@ class WebhookDeliveryOutput(serializers.ModelSerializer):
             "created_at",
             "delivered_at",
             "payload",
+        ]
+
+
+class LegalEventInput(serializers.Serializer):
+    buyer_erp_reference = serializers.CharField()
+    kind = serializers.ChoiceField(choices=LegalEvent.Kind.choices)
+    event_date = serializers.DateField()
+    description = serializers.CharField(required=False, allow_blank=True)
+    source = serializers.CharField(required=False, allow_blank=True, max_length=120)
+
+
+class LegalEventOutput(serializers.ModelSerializer):
+    buyer_erp_reference = serializers.CharField(source="buyer.erp_reference")
+
+    class Meta:
+        model = LegalEvent
+        fields = [
+            "id",
+            "buyer_erp_reference",
+            "kind",
+            "event_date",
+            "description",
+            "source",
+            "created_at",
         ]

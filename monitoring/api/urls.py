@@ -3,6 +3,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("legal-events/", views.LegalEventListCreateView.as_view(), name="legal-event-list"),
     path("alerts/", views.AlertListView.as_view(), name="alert-list"),
     path("alerts/<int:pk>/", views.AlertDetailView.as_view(), name="alert-detail"),
     path(

@@ -6,6 +6,7 @@ Permissions (members; API keys need write scope for anything but GET):
 - webhook endpoints and their delivery logs: MANAGE_MONITORING.
 """
 
+import django_filters
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -15,11 +16,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from buyers.services import buyer_by_reference
 from creditguard.accounts.roles import Permission
 from creditguard.api.request import request_actor, request_tenant
 
 from .. import alerts, rules, webhooks
-from ..models import Alert, WebhookDelivery, WebhookEndpoint
+from ..models import Alert, LegalEvent, WebhookDelivery, WebhookEndpoint
+from ..services import legal_event_record
 from . import filters, serializers
 
 ALERT_EXAMPLE = {
@@ -289,3 +292,54 @@ class WebhookDeliveryListView(ManageMonitoring, generics.ListAPIView):
             return WebhookDelivery.objects.none()
         endpoint = get_object_or_404(WebhookEndpoint.objects, pk=self.kwargs["pk"])
         return WebhookDelivery.objects.filter(endpoint=endpoint)
+
+
+class LegalEventFilter(django_filters.FilterSet):
+    buyer_erp_reference = django_filters.CharFilter(field_name="buyer__erp_reference")
+    since = django_filters.DateFilter(field_name="event_date", lookup_expr="gte")
+
+    class Meta:
+        model = LegalEvent
+        fields = ["kind"]
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List legal and insolvency events", tags=["legal events"]),
+    post=extend_schema(
+        summary="Record a legal or insolvency event (the buyer is re-scored at once)",
+        tags=["legal events"],
+        request=serializers.LegalEventInput,
+        responses={201: serializers.LegalEventOutput},
+        examples=[
+            OpenApiExample(
+                "Insolvency filing",
+                request_only=True,
+                value={
+                    "buyer_erp_reference": "C-10042",
+                    "kind": "insolvency_filing",
+                    "event_date": "2026-11-25",
+                    "source": "Insolvenzbekanntmachungen",
+                    "description": "Application for insolvency proceedings, AG Hamburg",
+                },
+            )
+        ],
+    ),
+)
+class LegalEventListCreateView(generics.ListAPIView):
+    serializer_class = serializers.LegalEventOutput
+    filterset_class = LegalEventFilter
+
+    def get_queryset(self) -> QuerySet:
+        return LegalEvent.objects.select_related("buyer")
+
+    def post(self, request: Request) -> Response:
+        data = serializers.LegalEventInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        event = legal_event_record(
+            tenant=request_tenant(request),
+            actor=request_actor(request),
+            buyer=buyer_by_reference(values.pop("buyer_erp_reference")),
+            **values,
+        )
+        return Response(serializers.LegalEventOutput(event).data, status=status.HTTP_201_CREATED)

@@ -194,6 +194,13 @@ class CreditPolicyCurrentView(APIView):
             200: serializers.CreditPolicyOutput,
             404: OpenApiResponse(description="None yet"),
         },
+        examples=[
+            OpenApiExample(
+                "In force",
+                value={"id": 3, "version": 3, "currency": "EUR", **POLICY_EXAMPLE},
+                response_only=True,
+            )
+        ],
     )
     def get(self, request: Request) -> Response:
         policy = selectors.policy_in_force(on=selectors.today())

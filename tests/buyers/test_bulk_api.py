@@ -381,6 +381,32 @@ def test_more_than_10000_records_is_413(api, buyer):
 
 
 @pytest.mark.django_db
+def test_a_full_batch_of_10000_bigger_than_djangos_upload_limit_is_accepted(
+    api, buyer, tenant_a, settings
+):
+    records = [invoice(n, erp_reference=f"INV-{n:060d}", number=f"{n:064d}") for n in range(10_000)]
+    body = orjson.dumps({"records": records})
+    assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    response = post(api, "invoices", body)
+
+    assert response.json()["created"] == 10_000
+    with active(tenant_a):
+        assert Invoice.objects.count() == 10_000
+
+
+@pytest.mark.django_db
+def test_the_error_list_is_capped_at_1000_and_says_how_many_there_are(api, buyer):
+    response = post(api, "invoices", [invoice(n, amount="x") for n in range(1_001)])
+
+    body = response.json()
+    assert (len(body["errors"]), body["error_count"]) == (1_000, 1_001)
+    assert body["detail"] == (
+        "1001 invalid records; nothing was written. The first 1000 of 1001 errors are listed."
+    )
+
+
+@pytest.mark.django_db
 def test_malformed_json_is_a_400_problem(api, buyer):
     response = post(api, "invoices", b'{"records": [{"erp_reference": "INV-1",]}')
 

@@ -248,17 +248,6 @@ def test_a_condition_resolved_by_a_person_is_not_raised_again_while_it_lasts(
         assert Alert.objects.get().status == "resolved"  # not auto-resolved either
 
 
-# --- over_limit ------------------------------------------------------------------------------
-
-
-def test_over_limit_raises_nothing_until_credit_limits_exist(tenant_a, buyer, owner):
-    with active(tenant_a):
-        overdue_invoice(buyer, days=5, amount="900000.00")
-        rule_update(tenant=tenant_a, actor=owner, kind="overdue", enabled=False)
-
-        assert evaluate(tenant_a, buyer) == 0
-
-
 # --- country_downgrade -----------------------------------------------------------------------
 
 

@@ -241,7 +241,7 @@ def test_it_lists_every_rule_with_thresholds_and_their_schema(api):
     assert overdue["thresholds"] == {"days": [31, 61, 91], "min_amount": "1000.00"}
     assert [field["name"] for field in overdue["threshold_fields"]] == ["days", "min_amount"]
     assert overdue["auto_resolves"] is True
-    assert rules["over_limit"]["available"] is False
+    assert rules["over_limit"]["thresholds"] == {"tolerance_percent": "0.00"}
 
 
 def test_a_write_key_updates_a_rule(api, tenant_a):

@@ -27,7 +27,7 @@ def test_every_rule_kind_has_a_definition_with_documented_defaults():
         "min_disputes": 3,
         "share_percent": Decimal(20),
     }
-    assert RULES["over_limit"].available is False
+    assert RULES["over_limit"].defaults() == {"tolerance_percent": Decimal(0)}
 
 
 def test_a_tenant_without_settings_gets_every_rule_enabled_with_defaults(tenant_a):

@@ -343,3 +343,13 @@ def test_blocking_and_unblocking_a_limit_is_audited(tenant_a, buyer, manager):
             "credit_limit.block",
             "credit_limit.unblock",
         ]
+
+
+def test_an_approver_below_the_requested_amount_may_approve_a_lower_amount_within_authority(
+    tenant_a, policy, buyer, requester, manager
+):
+    limit_request = request_limit(tenant_a, buyer, requester, "600000")
+
+    decided = decide(tenant_a, manager, limit_request, "approve_partially", amount="200000")
+
+    assert (decided.status, decided.granted_amount) == ("partially_approved", Decimal("200000.00"))
