@@ -317,13 +317,9 @@ def measure_floor(portfolio: Portfolio, tenants: list[Tenant], payload: str) -> 
     for index, tenant in enumerate(tenants):
         buyer_ids = portfolio.buyer_ids(index)
         with tenant_context(tenant), connection.cursor() as cursor:
-            cursor.execute(
-                rescoring.RISK_INPUTS_SQL,
-                rescoring.risk_inputs_params(
-                    tenant_id=tenant.pk, buyer_ids=buyer_ids, as_of=AS_OF, rates=rates
-                ),
+            rows = rescoring.risk_inputs_rows(
+                tenant_id=tenant.pk, buyer_ids=buyer_ids, as_of=AS_OF, rates=rates
             )
-            rows = cursor.fetchall()
             copy_rows(
                 cursor,
                 "bench_floor",
@@ -526,6 +522,26 @@ def check_agreement(tenants: list[Tenant], naive_scored: int) -> int:
     return mismatches
 
 
+def alert_mark() -> int:
+    with owner_role(), connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM monitoring_alert")
+        return cursor.fetchone()[0]
+
+
+def reset_period(period: date, mark: int) -> None:
+    """Undo a job run (its scores, alerts and runs), so the next run does the same work."""
+    with owner_role(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM monitoring_buyerscore WHERE period = %s", [period])
+        cursor.execute("DELETE FROM monitoring_alert WHERE id > %s", [mark])
+        cursor.execute("DELETE FROM monitoring_rescorerun WHERE period = %s", [period])
+        cursor.execute("VACUUM ANALYZE monitoring_buyerscore, monitoring_alert")
+
+
+def row(label: str, seconds: float, buyers: int | None = None) -> str:
+    rate = f"{buyers / seconds:>12,.0f}" if buyers else ""
+    return f"{label:<46}{seconds:>10.2f}{rate}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -535,41 +551,55 @@ def main() -> int:
     parser.add_argument("--tenants", type=int, default=4)
     parser.add_argument("--sample", type=int, default=500, help="buyers in the naive loop")
     parser.add_argument("--chunk-size", type=int, default=rescoring.CHUNK_SIZE)
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="runs of the floor and the job; the fastest counts"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     options = parser.parse_args()
+    n = options.buyers
 
     original = create_database()
     print(f"scratch database {connection.settings_dict['NAME']}", flush=True)
     try:
-        portfolio = Portfolio(
-            buyers=options.buyers, invoices=options.invoices, tenants=options.tenants
-        )
+        portfolio = Portfolio(buyers=n, invoices=options.invoices, tenants=options.tenants)
         started = time.perf_counter()
         counts = portfolio.build()
-        build_seconds = time.perf_counter() - started
         print(
-            f"built in {build_seconds:.1f} s: "
+            f"built in {time.perf_counter() - started:.1f} s: "
             + ", ".join(f"{value:,} {key}" for key, value in counts.items()),
             flush=True,
         )
         tenants = list(Tenant.objects.filter(pk__in=portfolio.tenant_ids).order_by("pk"))
-        example = scoring.score_buyer(
-            scoring.BuyerRiskInputs(as_of=AS_OF, days_beyond_terms=Decimal("12.5"), overdue_share=Decimal("0.2"))
-        )  # fmt: skip
-        payload = scoring._text_json(example.factors)
         previous_seconds, _breakdown, previous_alerts = measure_job(
             tenants, options.chunk_size, period=PREVIOUS_PERIOD, as_of=PREVIOUS_PERIOD
         )
         print(
-            f"last month's run (untimed set-up): {previous_seconds:.1f} s, {previous_alerts:,} alerts",
+            f"last month's run (set-up, untimed): {previous_seconds:.1f} s, "
+            f"{previous_alerts:,} alerts",
             flush=True,
         )
+        example = scoring.score_buyer(
+            scoring.BuyerRiskInputs(
+                as_of=AS_OF, days_beyond_terms=Decimal("12.5"), overdue_share=Decimal("0.2")
+            )
+        )
+        payload = scoring._text_json(example.factors)
 
         measure_floor(portfolio, tenants, payload)  # warm-up: caches, plans
-        floor_seconds = measure_floor(portfolio, tenants, payload)
-        job_seconds, breakdown, alerts = measure_job(tenants, options.chunk_size)
+        floors, jobs = [], []
+        mark = alert_mark()
+        for attempt in range(options.repeat):
+            if attempt:
+                reset_period(PERIOD, mark)
+            floors.append(measure_floor(portfolio, tenants, payload))
+            jobs.append(measure_job(tenants, options.chunk_size))
+            print(
+                f"run {attempt + 1}: floor {floors[-1]:.2f} s, job {jobs[-1][0]:.2f} s", flush=True
+            )
+        floor_seconds = min(floors)
+        job_seconds, breakdown, alerts = min(jobs, key=lambda job: job[0])
         naive_sample_seconds, naive_scored = measure_naive(portfolio, tenants, options.sample)
-        naive_seconds = naive_sample_seconds / naive_scored * options.buyers
+        naive_seconds = naive_sample_seconds / naive_scored * n
         mismatches = check_agreement(tenants, naive_scored)
     finally:
         if options.keep:
@@ -577,37 +607,34 @@ def main() -> int:
         else:
             drop_database(original)
 
+    alert_hook = breakdown.seconds["alert hook"]
     job_to_floor = job_seconds / floor_seconds
     naive_to_job = naive_seconds / job_seconds
-    n = options.buyers
     print()
-    print(f"Monthly re-scoring: {n:,} buyers, {options.invoices:,} invoices, {options.tenants} tenants, "
-          f"chunks of {options.chunk_size:,}")  # fmt: skip
-    print(f"{'':<44}{'seconds':>10}{'buyers/s':>12}")
     print(
-        f"{'floor (1 GROUP BY + COPY per tenant)':<44}{floor_seconds:>10.2f}{n / floor_seconds:>12,.0f}"
+        f"Monthly re-scoring: {n:,} buyers, {options.invoices:,} invoices, "
+        f"{options.tenants} tenants, chunks of {options.chunk_size:,}, best of {options.repeat}"
     )
-    print(
-        f"{'job (rescore_run_execute, alerts included)':<44}{job_seconds:>10.2f}{n / job_seconds:>12,.0f}"
-    )
+    print(f"{'':<46}{'seconds':>10}{'buyers/s':>12}")
+    print(row("floor: 1 GROUP BY + COPY per tenant", floor_seconds, n))
+    print(row("job: rescore_run_execute, alert hook incl.", job_seconds, n))
     for label, seconds in breakdown.seconds.items():
-        print(f"{'  ' + label:<44}{seconds:>10.2f}")
-    other = job_seconds - sum(breakdown.seconds.values())
-    print(f"{'  pending-buyer query, progress, commits':<44}{other:>10.2f}")
+        print(row(f"  {label}", seconds))
+    print(row("  pending buyers, progress, commits", job_seconds - sum(breakdown.seconds.values())))
     print(
-        f"{f'naive ORM loop ({naive_scored} buyers, extrapolated)':<44}{naive_seconds:>10.1f}{n / naive_seconds:>12,.0f}"
+        row(f"naive ORM loop: {naive_scored} buyers, x {n / naive_scored:,.0f}", naive_seconds, n)
     )
-    print(f"{'  measured on the sample':<44}{naive_sample_seconds:>10.2f}")
-    print(
-        f"alerts raised by the job: {alerts:,}; naive/job score mismatches on the sample: {mismatches}"
-    )
+    print(f"alerts raised by the job: {alerts:,}; naive vs job score mismatches: {mismatches}")
+    print(f"job without the alert hook / floor = {(job_seconds - alert_hook) / floor_seconds:.2f}")
     job_ok = job_to_floor <= JOB_TO_FLOOR_TARGET
     naive_ok = naive_to_job >= NAIVE_TO_JOB_TARGET
     print(
-        f"job / floor  = {job_to_floor:6.2f}  (target <= {JOB_TO_FLOOR_TARGET:g})  {'PASS' if job_ok else 'FAIL'}"
+        f"job / floor  = {job_to_floor:6.2f}  (target <= {JOB_TO_FLOOR_TARGET:g})  "
+        f"{'PASS' if job_ok else 'FAIL'}"
     )
     print(
-        f"naive / job  = {naive_to_job:6.1f}  (target >= {NAIVE_TO_JOB_TARGET:g})  {'PASS' if naive_ok else 'FAIL'}"
+        f"naive / job  = {naive_to_job:6.1f}  (target >= {NAIVE_TO_JOB_TARGET:g})  "
+        f"{'PASS' if naive_ok else 'FAIL'}"
     )
     return 0 if job_ok and naive_ok and mismatches == 0 else 1
 

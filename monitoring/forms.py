@@ -163,7 +163,9 @@ class CountryFilterForm(forms.Form):
             *((rating, f"{rating} · {meaning}") for rating, meaning in RATING_MEANINGS.items()),
         ],
     )
-    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=list(COUNTRY_SORTS.items()))
+    sort = forms.ChoiceField(
+        label=_("Sort by"), required=False, choices=list(COUNTRY_SORTS.items())
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -6,9 +6,7 @@ app_name = "monitoring"
 
 urlpatterns = [
     path("", views.alert_list, name="alerts"),
-    path(
-        "alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert-acknowledge"
-    ),
+    path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert-acknowledge"),
     path("alerts/<int:alert_id>/resolve/", views.alert_resolve, name="alert-resolve"),
     path("rules/", views.rule_list, name="rules"),
     path("countries/", views.country_risk, name="countries"),
@@ -21,8 +19,6 @@ urlpatterns = [
         views.webhook_rotate_secret,
         name="webhook-rotate-secret",
     ),
-    path(
-        "webhooks/<int:endpoint_id>/active/", views.webhook_set_active, name="webhook-set-active"
-    ),
+    path("webhooks/<int:endpoint_id>/active/", views.webhook_set_active, name="webhook-set-active"),
     path("backtest/", views.backtest, name="backtest"),
 ]

@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 from django.test import TransactionTestCase
+from django.utils import translation
 
 from creditguard.tenancy.context import _current_tenant, activate_tenant, deactivate_tenant
 from tests.factories import ApiKeyFactory, MembershipFactory, TenantFactory
@@ -85,6 +86,14 @@ def _no_tenant_leaks_between_tests() -> Iterator[None]:
     token = _current_tenant.set(None)
     yield
     _current_tenant.reset(token)
+
+
+@pytest.fixture(autouse=True)
+def _no_language_leaks_between_tests() -> Iterator[None]:
+    # A request or task in Chinese leaves its language active in the thread.
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
