@@ -30,7 +30,7 @@ class CurrentTenantId(models.Expression):
 
     output_field = models.BigIntegerField()
 
-    def as_sql(self, compiler, connection):  # noqa: ANN001, ANN201
+    def as_sql(self, compiler, connection):
         return "%s", [current_tenant().pk]
 
 

@@ -51,10 +51,10 @@ class InvitationPasswordResetForm(PasswordResetForm):
     """Also reaches users an administrator added, who have no password yet: the emailed link
     is how they choose their first one."""
 
-    def get_users(self, email: str):  # noqa: ANN201
+    def get_users(self, email: str):
         users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
         return (user for user in users if _email_matches(user, email))
 
 
-def _email_matches(user, email: str) -> bool:  # noqa: ANN001
+def _email_matches(user, email: str) -> bool:
     return user.email.casefold() == email.casefold()
