@@ -558,6 +558,7 @@ def main() -> int:
     options = parser.parse_args()
     n = options.buyers
 
+    load_at_start = os.getloadavg()[0]
     original = create_database()
     print(f"scratch database {connection.settings_dict['NAME']}", flush=True)
     try:
@@ -625,6 +626,7 @@ def main() -> int:
         row(f"naive ORM loop: {naive_scored} buyers, x {n / naive_scored:,.0f}", naive_seconds, n)
     )
     print(f"alerts raised by the job: {alerts:,}; naive vs job score mismatches: {mismatches}")
+    print(f"load average {load_at_start:.1f} at start, {os.getloadavg()[0]:.1f} at end")
     print(f"job without the alert hook / floor = {(job_seconds - alert_hook) / floor_seconds:.2f}")
     job_ok = job_to_floor <= JOB_TO_FLOOR_TARGET
     naive_ok = naive_to_job >= NAIVE_TO_JOB_TARGET

@@ -28,6 +28,7 @@ from creditguard.accounts.roles import Permission
 from creditguard.reference.models import Country
 from creditguard.reference.nace import SECTIONS, section_name
 from creditguard.web.decorators import tenant_view
+from monitoring.selectors import buyer_risk_context
 
 from . import receivables, selectors, services
 from .forms import (
@@ -318,6 +319,7 @@ def buyer_detail(request: HttpRequest, buyer_id: int) -> HttpResponse:
             "note_form": NoteForm() if can_edit else None,
             "document_form": DocumentForm() if can_edit else None,
             "instalment_form": InstalmentPaymentForm() if can_edit else None,
+            **buyer_risk_context(tenant=request.tenant, buyer=buyer),
         },
     )
 

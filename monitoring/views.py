@@ -510,6 +510,11 @@ def backtest(request: HttpRequest) -> HttpResponse:
     reports = [
         {
             "result": report,
+            "first_outcomes_on": (
+                backtesting.add_months(report.first_period, backtesting.HORIZON_MONTHS)
+                if report.first_period
+                else None
+            ),
             "grades": [
                 {
                     "row": row,

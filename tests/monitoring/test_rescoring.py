@@ -391,7 +391,7 @@ def test_the_monthly_job_is_scheduled_on_the_first_at_two():
 # --- A real worker, killed mid-run ----------------------------------------------------------------
 
 KILL_TEST_BUYERS = 3000
-KILL_TEST_CHUNK = 100
+KILL_TEST_CHUNK = 250
 
 
 def start_worker(queue: str) -> subprocess.Popen:

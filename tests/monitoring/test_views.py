@@ -727,6 +727,19 @@ def test_the_back_test_says_when_there_are_not_enough_defaults(client, teammate,
     assert response.context["reports"][0]["result"].auc is None
 
 
+def test_the_back_test_says_when_the_first_outcomes_will_be_known(client, teammate, tenant_a):
+    with active(tenant_a):
+        BuyerScoreFactory.create_batch(3, buyer__tenant=tenant_a, period=date(2026, 11, 1))
+    client.force_login(teammate)
+
+    response = client.get(reverse("monitoring:backtest"))
+
+    assert (
+        "All 3 scores of this model are still inside their 12-month window, so no outcome is "
+        "known yet. The first back-test is possible in 2027-11."
+    ) in page_text(response)
+
+
 def test_the_back_test_shows_one_model_version_on_request(client, teammate, tenant_a):
     with active(tenant_a):
         scored_portfolio(tenant_a, defaults=1, performers=1, version="cg-old")

@@ -2,21 +2,156 @@
 
 The tables below list every named URL of the project. A new page or endpoint makes
 `test_every_url_is_listed_in_a_tenancy_table` fail until it gets a row here, and with that row
-its outsider test.
+its outsider test:
+
+- TENANT_LIST_PAGES, TENANT_API_ENDPOINTS: tenant B's admin (B's key and B's session for the
+  API) sees tenant B's data there and none of tenant A's markers;
+- TENANT_OBJECT_PAGES: tenant B's user (and key) gets 404 for tenant A's object, exactly what a
+  missing object gets, and nothing of tenant A changes; tenant A's own admin does find it;
+- TENANT_REFERENCE_WRITES: a request that names tenant A's objects in its body (ERP references,
+  form choices) is answered as if they did not exist, and changes nothing of tenant A;
+- TENANT_COLLECTION_WRITES: tenant B writing to its own pages changes nothing of tenant A;
+- NOT_TENANT_SCOPED: public pages and global reference data, each with its reason.
+
+`tenant_a_objects` and `tenant_b_objects` hold one object of every kind a tenant owns, made by
+the same `credit_file`, each carrying its tenant's markers (`A`, `B`) in visible text.
 """
 
+import io
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, NamedTuple
 
+import openpyxl
 import pytest
+from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from buyers import imports, services
+from buyers.models import BuyerNote, Payment
 from creditguard.accounts.models import Membership
-from creditguard.api.models import ApiKey
-from creditguard.audit.models import AuditEvent
+from creditguard.tenancy.models import TenantOwnedModel
+from monitoring import rules
+from policies.models import Notification
 from tests.conftest import active, bearer
-from tests.factories import ApiKeyFactory, AuditEventFactory
+from tests.factories import (
+    AlertFactory,
+    ApiKeyFactory,
+    AuditEventFactory,
+    BuyerFactory,
+    BuyerScoreFactory,
+    CreditLimitFactory,
+    CreditPolicyBandFactory,
+    CreditPolicyFactory,
+    DisputeFactory,
+    FinancialStatementFactory,
+    InstalmentFactory,
+    InsurerCoverFactory,
+    InvoiceFactory,
+    LegalEventFactory,
+    LimitRequestFactory,
+    PaymentPlanFactory,
+    RescoreRunFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
+)
 
 pytestmark = pytest.mark.django_db
+
+TODAY = date.today().isoformat()
+IN_A_MONTH = (date.today() + timedelta(days=30)).isoformat()
+MISSING_PK = 2_000_000_000
+MISSING_REFERENCE = "NO-SUCH-REFERENCE"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class Markers:
+    """Text that only one tenant's data contains, shown on the pages that list that data."""
+
+    buyer: str
+    buyer_ref: str
+    subsidiary: str
+    subsidiary_ref: str
+    invoice_ref: str
+    payment_ref: str
+    dispute_ref: str
+    plan_ref: str
+    statement_source: str
+    note: str
+    document: str
+    import_file: str
+    legal_event: str
+    model_version: str
+    alert: str
+    rule_min_amount: str
+    webhook_url: str
+    webhook: str
+    webhook_event: str
+    rescore_error: str
+    policy_notes: str
+    four_eyes_threshold: str
+    justification: str
+    insurer: str
+    notification: str
+
+    @classmethod
+    def of(cls, letter: str, *, four_eyes_threshold: str, rule_min_amount: str) -> "Markers":
+        low = letter.lower()
+        return cls(
+            buyer=f"Tenant {letter} Buyer GmbH",
+            buyer_ref=f"C-TENANT-{letter}",
+            subsidiary=f"Tenant {letter} Subsidiary GmbH",
+            subsidiary_ref=f"C-TENANT-{letter}-SUB",
+            invoice_ref=f"INV-TENANT-{letter}",
+            payment_ref=f"PAY-TENANT-{letter}",
+            dispute_ref=f"DSP-TENANT-{letter}",
+            plan_ref=f"PP-TENANT-{letter}",
+            statement_source=f"tenant-{low}-annual-report",
+            note=f"tenant-{low}-note",
+            document=f"Tenant {letter} credit report",
+            import_file=f"tenant-{low}-import.csv",
+            legal_event=f"tenant-{low}-legal-event",
+            model_version=f"tenant-{low}-model",
+            alert=f"Tenant {letter} alert",
+            rule_min_amount=rule_min_amount,
+            webhook_url=f"https://hooks.tenant-{low}.example/creditguard",
+            webhook=f"Tenant {letter} webhook",
+            webhook_event=f"evt_tenant_{low}",
+            rescore_error=f"tenant-{low}-rescore-error",
+            policy_notes=f"tenant-{low}-policy-notes",
+            four_eyes_threshold=four_eyes_threshold,
+            justification=f"tenant-{low}-justification",
+            insurer=f"Tenant {letter} Insurer",
+            notification=f"tenant-{low}-notification",
+        )
+
+    def texts(self) -> list[str]:
+        return [getattr(self, field.name) for field in fields(self)]
+
+
+A = Markers.of("A", four_eyes_threshold="161803", rule_min_amount="31415.92")
+B = Markers.of("B", four_eyes_threshold="141421", rule_min_amount="27182.81")
+
+
+class Url(NamedTuple):
+    """A named URL with arguments, for the list rows whose URL takes some."""
+
+    name: str
+    kwargs: dict[str, str]
+
+
+def url_name_of(spec: "str | Url") -> str:
+    return spec if isinstance(spec, str) else spec.name
+
+
+def url_of(spec: "str | Url") -> str:
+    return reverse(spec) if isinstance(spec, str) else reverse(spec.name, kwargs=spec.kwargs)
+
 
 # Pages and endpoints that list the active tenant's data: (url name, text of tenant B's data
 # that the page shows to tenant B's admin).
@@ -25,19 +160,532 @@ TENANT_LIST_PAGES = [
     pytest.param("members", "outsider@b.example", id="members"),
     pytest.param("api-keys", "Tenant B ERP link", id="api-keys"),
     pytest.param("audit-log", "tenant-b-audit-marker", id="audit-log"),
+    # buyers
+    pytest.param("buyers:list", B.buyer, id="buyers-list"),
+    # A form with no tenant data but the tenant's name (tenant A's parent references:
+    # TENANT_REFERENCE_WRITES).
+    pytest.param("buyers:create", "Tenant B Ltd", id="buyers-create"),
+    # imports and exports
+    pytest.param("imports:list", B.import_file, id="imports-list"),
+    *(
+        pytest.param(
+            Url("imports:export", {"kind": kind, "file_format": file_format}),
+            marker,
+            id=f"imports-export-{kind}-{file_format}",
+        )
+        for kind, marker in (("buyers", B.buyer_ref), ("invoices", B.invoice_ref))
+        for file_format in ("csv", "xlsx")
+    ),
+    # limits
+    pytest.param("limits:overview", B.buyer, id="limits-overview"),
+    pytest.param("limits:queue", B.justification, id="limits-queue"),
+    # The buyer choice lists the tenant's buyers.
+    pytest.param("limits:request-create", B.buyer, id="limits-request-create"),
+    pytest.param("limits:policy", B.policy_notes, id="limits-policy"),
+    # The form starts from the policy in force.
+    pytest.param("limits:policy-edit", B.four_eyes_threshold, id="limits-policy-edit"),
+    pytest.param("limits:notifications", B.notification, id="limits-notifications"),
+    # monitoring
+    pytest.param("monitoring:alerts", B.alert, id="monitoring-alerts"),
+    pytest.param("monitoring:rules", B.rule_min_amount, id="monitoring-rules"),
+    pytest.param("monitoring:rescore", B.rescore_error, id="monitoring-rescore"),
+    pytest.param("monitoring:webhooks", B.webhook_url, id="monitoring-webhooks"),
+    pytest.param("monitoring:backtest", B.model_version, id="monitoring-backtest"),
 ]
 TENANT_API_ENDPOINTS = [
     pytest.param("api:root", "Tenant B Ltd", id="api-root"),
     pytest.param("api:audit-event-list", "tenant-b-audit-marker", id="api-audit-events"),
+    # buyers and receivables
+    pytest.param("api:buyer-list", B.buyer, id="api-buyers"),
+    pytest.param("api:statement-list", B.statement_source, id="api-statements"),
+    pytest.param("api:invoice-list", B.invoice_ref, id="api-invoices"),
+    pytest.param("api:payment-list", B.payment_ref, id="api-payments"),
+    pytest.param("api:dispute-list", B.dispute_ref, id="api-disputes"),
+    pytest.param("api:payment-plan-list", B.plan_ref, id="api-payment-plans"),
+    # monitoring
+    pytest.param("api:legal-event-list", B.legal_event, id="api-legal-events"),
+    pytest.param("api:alert-list", B.alert, id="api-alerts"),
+    pytest.param("api:alert-rule-list", B.rule_min_amount, id="api-alert-rules"),
+    # A rule is named by its kind, the same in every tenant: each tenant sees its own setting.
+    pytest.param(
+        Url("api:alert-rule-detail", {"kind": "overdue"}),
+        B.rule_min_amount,
+        id="api-alert-rule-overdue",
+    ),
+    pytest.param("api:webhook-endpoint-list", B.webhook_url, id="api-webhook-endpoints"),
+    pytest.param("api:score-list", B.model_version, id="api-scores"),
+    pytest.param("api:backtest-list", B.model_version, id="api-backtests"),
+    # limits
+    pytest.param("api:credit-policy-list", B.policy_notes, id="api-credit-policies"),
+    pytest.param("api:credit-policy-current", B.policy_notes, id="api-credit-policy-current"),
+    pytest.param("api:limit-request-list", B.justification, id="api-limit-requests"),
+    pytest.param("api:credit-limit-list", B.buyer_ref, id="api-credit-limits"),
+    pytest.param("api:insurer-cover-list", B.insurer, id="api-insurer-covers"),
 ]
 # Pages and endpoints that act on one object of the active tenant: (method, url name, key of
 # the object in `tenant_a_objects`). API rows are tried with tenant B's key and B's session.
+# The URL's arguments are the object's primary key unless URL_ARGS says otherwise.
 TENANT_OBJECT_PAGES = [
     pytest.param("get", "member-edit", "membership", id="member-edit-get"),
     pytest.param("post", "member-edit", "membership", id="member-edit-post"),
     pytest.param("post", "api-key-revoke", "api_key", id="api-key-revoke"),
+    # buyers: pages
+    pytest.param("get", "buyers:detail", "buyer", id="buyers-detail"),
+    pytest.param("get", "buyers:edit", "buyer", id="buyers-edit-get"),
+    pytest.param("post", "buyers:edit", "buyer", id="buyers-edit-post"),
+    pytest.param("get", "buyers:statement-create", "buyer", id="buyers-statement-create-get"),
+    pytest.param("post", "buyers:statement-create", "buyer", id="buyers-statement-create-post"),
+    pytest.param("get", "buyers:dispute-open", "buyer", id="buyers-dispute-open-get"),
+    pytest.param("post", "buyers:dispute-open", "buyer", id="buyers-dispute-open-post"),
+    pytest.param("get", "buyers:dispute-resolve", "dispute", id="buyers-dispute-resolve-get"),
+    pytest.param("post", "buyers:dispute-resolve", "dispute", id="buyers-dispute-resolve-post"),
+    pytest.param("get", "buyers:payment-plan-create", "buyer", id="buyers-plan-create-get"),
+    pytest.param("post", "buyers:payment-plan-create", "buyer", id="buyers-plan-create-post"),
+    pytest.param("post", "buyers:instalment-pay", "instalment", id="buyers-instalment-pay"),
+    pytest.param("post", "buyers:note-add", "buyer", id="buyers-note-add"),
+    pytest.param("post", "buyers:document-upload", "buyer", id="buyers-document-upload"),
+    pytest.param("get", "buyers:document-download", "document", id="buyers-document-download"),
+    # buyers: API
+    pytest.param("get", "api:buyer-detail", "buyer", id="api-buyer-get"),
+    pytest.param("patch", "api:buyer-detail", "buyer", id="api-buyer-patch"),
+    pytest.param("delete", "api:buyer-detail", "buyer", id="api-buyer-delete"),
+    pytest.param("get", "api:buyer-credit-file", "buyer", id="api-buyer-credit-file"),
+    # (A PUT with tenant A's reference upserts tenant B's own buyer: TENANT_REFERENCE_WRITES.)
+    pytest.param("get", "api:buyer-by-reference", "buyer", id="api-buyer-by-reference"),
+    pytest.param("get", "api:statement-detail", "statement", id="api-statement-get"),
+    pytest.param("patch", "api:statement-detail", "statement", id="api-statement-patch"),
+    pytest.param("get", "api:invoice-detail", "invoice", id="api-invoice-get"),
+    pytest.param("patch", "api:invoice-detail", "invoice", id="api-invoice-patch"),
+    pytest.param("get", "api:payment-detail", "payment", id="api-payment-get"),
+    pytest.param("get", "api:dispute-detail", "dispute", id="api-dispute-get"),
+    pytest.param("post", "api:dispute-resolve", "dispute", id="api-dispute-resolve"),
+    pytest.param("get", "api:payment-plan-detail", "payment_plan", id="api-payment-plan-get"),
+    pytest.param("post", "api:instalment-payment", "instalment", id="api-instalment-payment"),
+    # imports
+    pytest.param("get", "imports:detail", "import_job", id="imports-detail"),
+    pytest.param("get", "imports:map", "import_job", id="imports-map-get"),
+    pytest.param("post", "imports:map", "import_job", id="imports-map-post"),
+    pytest.param("get", "imports:preview", "import_job", id="imports-preview"),
+    pytest.param("post", "imports:run", "import_job", id="imports-run"),
+    pytest.param("get", "imports:progress", "import_job", id="imports-progress"),
+    pytest.param("get", "imports:errors", "import_job", id="imports-errors"),
+    # limits: pages
+    pytest.param("get", "limits:request-detail", "limit_request", id="limits-request-detail"),
+    pytest.param("post", "limits:request-decide", "limit_request", id="limits-request-decide"),
+    pytest.param("post", "limits:request-resubmit", "limit_request", id="limits-resubmit"),
+    pytest.param("post", "limits:request-withdraw", "limit_request", id="limits-withdraw"),
+    pytest.param("get", "limits:buyer", "buyer", id="limits-buyer"),
+    pytest.param("post", "limits:limit-block", "buyer", id="limits-block"),
+    pytest.param("post", "limits:limit-unblock", "buyer", id="limits-unblock"),
+    pytest.param("get", "limits:cover-create", "buyer", id="limits-cover-create-get"),
+    pytest.param("post", "limits:cover-create", "buyer", id="limits-cover-create-post"),
+    pytest.param("get", "limits:cover-edit", "insurer_cover", id="limits-cover-edit-get"),
+    pytest.param("post", "limits:cover-edit", "insurer_cover", id="limits-cover-edit-post"),
+    pytest.param("post", "limits:notification-open", "notification", id="limits-notification"),
+    # Tenant A's notification to the outsider himself: only the active tenant hides it.
+    pytest.param(
+        "post",
+        "limits:notification-open",
+        "notification_to_outsider",
+        id="limits-notification-to-outsider",
+    ),
+    # limits: API
+    pytest.param("get", "api:credit-policy-detail", "credit_policy", id="api-credit-policy"),
+    pytest.param("get", "api:limit-request-detail", "limit_request", id="api-limit-request"),
+    pytest.param(
+        "post", "api:limit-request-decision", "limit_request", id="api-limit-request-decision"
+    ),
+    pytest.param(
+        "post", "api:limit-request-information", "limit_request", id="api-limit-request-info"
+    ),
+    pytest.param("get", "api:credit-limit-detail", "credit_limit", id="api-credit-limit"),
+    pytest.param("get", "api:credit-limit-by-buyer", "credit_limit", id="api-credit-limit-by-ref"),
+    pytest.param("get", "api:insurer-cover-detail", "insurer_cover", id="api-cover-get"),
+    pytest.param("patch", "api:insurer-cover-detail", "insurer_cover", id="api-cover-patch"),
+    # monitoring: pages
+    pytest.param("post", "monitoring:alert-acknowledge", "alert", id="monitoring-alert-ack"),
+    pytest.param("get", "monitoring:alert-resolve", "alert", id="monitoring-alert-resolve-get"),
+    pytest.param("post", "monitoring:alert-resolve", "alert", id="monitoring-alert-resolve-post"),
+    pytest.param("get", "monitoring:rescore-progress", "rescore_run", id="monitoring-rescore-run"),
+    pytest.param("get", "monitoring:webhook-detail", "webhook_endpoint", id="monitoring-webhook"),
+    pytest.param(
+        "post",
+        "monitoring:webhook-rotate-secret",
+        "webhook_endpoint",
+        id="monitoring-webhook-rotate",
+    ),
+    pytest.param(
+        "post", "monitoring:webhook-set-active", "webhook_endpoint", id="monitoring-webhook-active"
+    ),
+    # monitoring: API
+    pytest.param("get", "api:alert-detail", "alert", id="api-alert-get"),
+    pytest.param("post", "api:alert-acknowledge", "alert", id="api-alert-acknowledge"),
+    pytest.param("post", "api:alert-resolve", "alert", id="api-alert-resolve"),
+    pytest.param("get", "api:buyer-score-history", "buyer", id="api-buyer-score-history"),
+    pytest.param("get", "api:webhook-endpoint-detail", "webhook_endpoint", id="api-webhook-get"),
+    pytest.param(
+        "patch", "api:webhook-endpoint-detail", "webhook_endpoint", id="api-webhook-patch"
+    ),
+    pytest.param(
+        "delete", "api:webhook-endpoint-detail", "webhook_endpoint", id="api-webhook-delete"
+    ),
+    pytest.param(
+        "post",
+        "api:webhook-endpoint-rotate-secret",
+        "webhook_endpoint",
+        id="api-webhook-rotate-secret",
+    ),
+    pytest.param(
+        "get", "api:webhook-endpoint-deliveries", "webhook_endpoint", id="api-webhook-deliveries"
+    ),
 ]
-# No tenant data: public pages, or covered elsewhere (tenant switching: tests/web).
+
+# URLs that name their object by more than its primary key: object → URL arguments.
+URL_ARGS: dict[str, Callable[[Any], list]] = {
+    "buyers:dispute-resolve": lambda dispute: [dispute.buyer_id, dispute.pk],
+    "buyers:instalment-pay": lambda instalment: [instalment.plan.buyer_id, instalment.pk],
+    "buyers:document-download": lambda document: [document.buyer_id, document.pk],
+    "api:buyer-by-reference": lambda buyer: [buyer.erp_reference],
+    "api:instalment-payment": lambda instalment: [instalment.plan_id, instalment.pk],
+    "api:credit-limit-by-buyer": lambda limit: [limit.buyer.erp_reference],
+}
+# Credentials refused before the object is looked up, whatever object (A's or a missing one):
+# (url name, credential) → status. Limit decisions need a person, never an API key.
+REFUSED_BEFORE_LOOKUP = {("api:limit-request-decision", "api_key"): 403}
+
+
+@dataclass(frozen=True)
+class Refs:
+    """How a request names objects: the target tenant's ERP references and primary keys, and
+    the sender's own buyer where a request needs one of its own (e.g. a payment of B's buyer
+    allocated to A's invoice)."""
+
+    buyer: str
+    buyer_pk: int
+    invoice: str
+    invoice_pk: int
+    own_buyer: str
+    own_buyer_pk: int
+
+    @classmethod
+    def to(cls, target: dict | None, *, sender: dict) -> "Refs":
+        """References to `target`'s objects (None: to objects that exist nowhere)."""
+        own = {"own_buyer": sender["buyer"].erp_reference, "own_buyer_pk": sender["buyer"].pk}
+        if target is None:
+            return cls(MISSING_REFERENCE, MISSING_PK, MISSING_REFERENCE, MISSING_PK, **own)
+        return cls(
+            buyer=target["buyer"].erp_reference,
+            buyer_pk=target["buyer"].pk,
+            invoice=target["invoice"].erp_reference,
+            invoice_pk=target["invoice"].pk,
+            **own,
+        )
+
+
+def reference_write(
+    method: str,
+    url_name: str,
+    body: Callable[[Refs], dict],
+    *,
+    args: Callable[[Refs], list] = lambda refs: [],
+    same_answer: bool = False,
+    id: str,
+):
+    """A TENANT_REFERENCE_WRITES row. `same_answer`: compare the bodies of successful answers
+    too (those without new ids or timestamps)."""
+    return pytest.param(method, url_name, args, body, same_answer, id=id)
+
+
+NEW_BUYER = {
+    "legal_name": "New Buyer of the sender",
+    "country": "DE",
+    "nace_code": "46.69",
+    "currency": "EUR",
+    "payment_terms_days": 30,
+}
+STATEMENT = {
+    "period_end": "2024-12-31",
+    "period_months": 12,
+    "currency": "EUR",
+    "revenue": "10000000.00",
+    "ebit": "800000.00",
+    "net_income": "550000.00",
+    "total_assets": "6000000.00",
+    "current_assets": "2500000.00",
+    "current_liabilities": "1500000.00",
+    "total_liabilities": "3600000.00",
+    "retained_earnings": "1200000.00",
+    "equity": "2400000.00",
+    "source": "Annual report",
+}
+NEW_INVOICE = {
+    "number": "2026-1",
+    "issue_date": TODAY,
+    "due_date": IN_A_MONTH,
+    "amount": "1000.00",
+    "currency": "EUR",
+}
+
+# Requests that name objects by reference in their body or query: with tenant A's references,
+# tenant B must get exactly what references to nothing get, and tenant A's data must not change.
+# (method, url name, URL arguments for the references, body for the references, same answer).
+TENANT_REFERENCE_WRITES = [
+    # buyers: pages
+    reference_write(
+        "post",
+        "buyers:create",
+        lambda ref: {
+            **NEW_BUYER,
+            "erp_reference": "C-NEW",
+            "parent_erp_reference": ref.buyer,
+            "status": "active",
+        },
+        id="buyers-create-with-parent",
+    ),
+    reference_write(
+        "post",
+        "buyers:dispute-open",
+        lambda ref: {
+            "erp_reference": "DSP-NEW",
+            "invoice": ref.invoice_pk,
+            "reason": "quality",
+            "amount": "10.00",
+            "currency": "EUR",
+            "opened_date": TODAY,
+        },
+        args=lambda ref: [ref.own_buyer_pk],
+        id="buyers-dispute-open-on-invoice",
+    ),
+    # buyers: API
+    reference_write(
+        "post",
+        "api:buyer-list",
+        lambda ref: {**NEW_BUYER, "erp_reference": "C-NEW", "parent_erp_reference": ref.buyer},
+        id="api-buyer-create-with-parent",
+    ),
+    # ERP references are per tenant: tenant B's upsert of "C-TENANT-A" creates B's own buyer.
+    reference_write(
+        "put",
+        "api:buyer-by-reference",
+        lambda ref: {**NEW_BUYER, "erp_reference": ref.buyer},
+        args=lambda ref: [ref.buyer],
+        id="api-buyer-upsert-by-reference",
+    ),
+    reference_write(
+        "post",
+        "api:statement-list",
+        lambda ref: {**STATEMENT, "buyer_erp_reference": ref.buyer},
+        id="api-statement-create",
+    ),
+    reference_write(
+        "post",
+        "api:invoice-list",
+        lambda ref: {**NEW_INVOICE, "erp_reference": "INV-NEW", "buyer_erp_reference": ref.buyer},
+        id="api-invoice-create",
+    ),
+    reference_write(
+        "post",
+        "api:payment-list",
+        lambda ref: {
+            "erp_reference": "PAY-NEW",
+            "buyer_erp_reference": ref.own_buyer,
+            "received_date": TODAY,
+            "amount": "10.00",
+            "currency": "EUR",
+            "allocations": [{"invoice_erp_reference": ref.invoice, "amount": "10.00"}],
+        },
+        id="api-payment-create-allocated",
+    ),
+    reference_write(
+        "post",
+        "api:dispute-list",
+        lambda ref: {
+            "erp_reference": "DSP-NEW",
+            "buyer_erp_reference": ref.own_buyer,
+            "invoice_erp_reference": ref.invoice,
+            "reason": "quality",
+            "amount": "10.00",
+            "currency": "EUR",
+            "opened_date": TODAY,
+        },
+        id="api-dispute-create-on-invoice",
+    ),
+    reference_write(
+        "post",
+        "api:payment-plan-list",
+        lambda ref: {
+            "erp_reference": "PP-NEW",
+            "buyer_erp_reference": ref.buyer,
+            "agreed_date": TODAY,
+            "currency": "EUR",
+            "instalments": [{"due_date": IN_A_MONTH, "amount": "500.00"}],
+        },
+        id="api-payment-plan-create",
+    ),
+    # buyers: bulk upserts (all or nothing; the answer counts created and updated records)
+    reference_write(
+        "post",
+        "api:buyer-bulk",
+        lambda ref: {"records": [{**NEW_BUYER, "erp_reference": ref.buyer}]},
+        same_answer=True,
+        id="api-buyer-bulk-same-reference",
+    ),
+    reference_write(
+        "post",
+        "api:buyer-bulk",
+        lambda ref: {
+            "records": [{**NEW_BUYER, "erp_reference": "C-NEW", "parent_erp_reference": ref.buyer}]
+        },
+        same_answer=True,
+        id="api-buyer-bulk-parent",
+    ),
+    reference_write(
+        "post",
+        "api:invoice-bulk",
+        lambda ref: {
+            "records": [
+                {**NEW_INVOICE, "erp_reference": "INV-NEW", "buyer_erp_reference": ref.buyer}
+            ]
+        },
+        same_answer=True,
+        id="api-invoice-bulk-buyer",
+    ),
+    reference_write(
+        "post",
+        "api:invoice-bulk",
+        lambda ref: {
+            "records": [
+                {**NEW_INVOICE, "erp_reference": ref.invoice, "buyer_erp_reference": ref.own_buyer}
+            ]
+        },
+        same_answer=True,
+        id="api-invoice-bulk-same-reference",
+    ),
+    reference_write(
+        "post",
+        "api:payment-bulk",
+        lambda ref: {
+            "records": [
+                {
+                    "erp_reference": "PAY-NEW",
+                    "buyer_erp_reference": ref.own_buyer,
+                    "received_date": TODAY,
+                    "amount": "10.00",
+                    "currency": "EUR",
+                    "allocations": [{"invoice_erp_reference": ref.invoice, "amount": "10.00"}],
+                }
+            ]
+        },
+        same_answer=True,
+        id="api-payment-bulk-allocated",
+    ),
+    reference_write(
+        "post",
+        "api:financial-statement-bulk",
+        lambda ref: {"records": [{**STATEMENT, "buyer_erp_reference": ref.buyer}]},
+        same_answer=True,
+        id="api-statement-bulk",
+    ),
+    # monitoring
+    reference_write(
+        "post",
+        "api:legal-event-list",
+        lambda ref: {
+            "buyer_erp_reference": ref.buyer,
+            "kind": "court_judgment",
+            "event_date": TODAY,
+            "source": "Amtsgericht",
+        },
+        id="api-legal-event-create",
+    ),
+    # limits
+    reference_write(
+        "post",
+        "limits:request-create",
+        lambda ref: {
+            "buyer": ref.buyer_pk,
+            "amount": "50000",
+            "payment_terms_days": "30",
+            "justification": "Sent with the references",
+        },
+        id="limits-request-create",
+    ),
+    reference_write(
+        "post",
+        "api:limit-request-list",
+        lambda ref: {
+            "buyer_erp_reference": ref.buyer,
+            "amount": "50000.00",
+            "payment_terms_days": 30,
+            "justification": "Sent with the references",
+        },
+        id="api-limit-request-create",
+    ),
+    reference_write(
+        "post",
+        "api:insurer-cover-list",
+        lambda ref: {
+            "buyer_erp_reference": ref.buyer,
+            "insurer": "Another Insurer",
+            "amount": "1000.00",
+            "currency": "EUR",
+            "decision_date": TODAY,
+            "status": "granted",
+        },
+        id="api-insurer-cover-create",
+    ),
+    # The ERP's question before shipping: another tenant's buyer is unknown, not "hold".
+    reference_write(
+        "post",
+        "api:credit-check",
+        lambda ref: {"buyer_erp_reference": ref.buyer, "order_amount": "100.00", "currency": "EUR"},
+        same_answer=True,
+        id="api-credit-check",
+    ),
+]
+
+# The test settings allow plain http to 127.0.0.1 (no DNS needed).
+NEW_WEBHOOK = {"url": "http://127.0.0.1:9/hooks", "description": "new"}
+
+# Tenant B writing to its own tenant-wide settings and lists: nothing of tenant A may change.
+# (method, url, data)
+TENANT_COLLECTION_WRITES = [
+    # Tenant A's unread notification is addressed to the outsider himself.
+    pytest.param("post", "limits:notifications", {}, id="limits-notifications-mark-read"),
+    pytest.param("post", "monitoring:rescore", {}, id="monitoring-rescore-now"),
+    pytest.param(
+        "post",
+        "monitoring:rules",
+        {
+            "kind": "overdue",
+            "overdue-enabled": "on",
+            "overdue-days": "31, 61, 91",
+            "overdue-min_amount": "5000",
+        },
+        id="monitoring-rule-save",
+    ),
+    pytest.param(
+        "patch",
+        Url("api:alert-rule-detail", {"kind": "overdue"}),
+        {"enabled": False, "thresholds": {"min_amount": "5000"}},
+        id="api-alert-rule-patch",
+    ),
+    pytest.param(
+        "post",
+        "monitoring:webhooks",
+        NEW_WEBHOOK,
+        id="monitoring-webhook-create",
+    ),
+    pytest.param(
+        "post",
+        "api:webhook-endpoint-list",
+        NEW_WEBHOOK,
+        id="api-webhook-create",
+    ),
+]
+
+# No tenant data: public pages, global reference data, or covered elsewhere (tenant switching:
+# tests/web).
 NOT_TENANT_SCOPED = {
     "healthz",
     "set_language",
@@ -50,6 +698,11 @@ NOT_TENANT_SCOPED = {
     "tenant-switch",
     "api:schema",
     "api:docs",
+    # Country risk is global reference data (monitoring.CountryRisk has no tenant): the same
+    # for every tenant, see test_global_reference_data_is_the_same_for_every_tenant.
+    "monitoring:countries",
+    "api:country-risk-list",
+    "api:country-risk-history",
 }
 
 TENANT_A_MARKERS = [
@@ -58,34 +711,194 @@ TENANT_A_MARKERS = [
     "teammate@a.example",
     "Tenant A ERP link",
     "tenant-a-audit-marker",
+    *A.texts(),
 ]
 
 # A valid form for the POST rows, so that only the tenant check can refuse it (default: empty).
-POST_DATA = {
+# A callable gives a fresh form each time (uploaded files are read once).
+POST_DATA: dict[str, Any] = {
     "member-edit": {
         "role": "viewer",
         "approval_authority": "1",
         "approval_currency": "EUR",
         "is_active": "on",
     },
+    # buyers
+    "buyers:edit": {**NEW_BUYER, "erp_reference": "C-RENAMED", "status": "active"},
+    "buyers:statement-create": STATEMENT,
+    "buyers:dispute-open": {
+        "erp_reference": "DSP-NEW",
+        "reason": "other",
+        "amount": "1.00",
+        "currency": "EUR",
+        "opened_date": TODAY,
+    },
+    "buyers:dispute-resolve": {"resolved_date": TODAY, "resolution": "Credit note issued"},
+    "buyers:payment-plan-create": {
+        "erp_reference": "PP-NEW",
+        "agreed_date": TODAY,
+        "currency": "EUR",
+        "instalments": f"{IN_A_MONTH} 5",
+    },
+    "buyers:instalment-pay": {"amount": "5.00", "paid_date": TODAY},
+    "buyers:note-add": {"body": "Written by the outsider"},
+    "buyers:document-upload": lambda: {
+        "title": "Uploaded by the outsider",
+        "file": SimpleUploadedFile("report.txt", b"outsider", "text/plain"),
+    },
+    "api:buyer-detail": {"legal_name": "Renamed by the outsider"},
+    "api:statement-detail": {"source": "Changed by the outsider"},
+    "api:invoice-detail": {"status": "written_off"},
+    "api:dispute-resolve": {"resolved_date": TODAY, "resolution": "Credit note issued"},
+    "api:instalment-payment": {"amount": "5.00", "paid_date": TODAY},
+    # imports: the columns of `credit_file`'s upload
+    "imports:map": {
+        name: name for name in ("erp_reference", "legal_name", "country", "nace_code", "currency")
+    },
+    # limits
+    "limits:request-decide": {"decision": "approve", "comment": "Fine"},
+    "limits:request-resubmit": {"justification": "The accounts"},
+    "limits:limit-block": {"reason": "Blocked by the outsider"},
+    "limits:cover-create": {
+        "insurer": "Another Insurer",
+        "amount": "1000",
+        "currency": "EUR",
+        "decision_date": TODAY,
+        "status": "granted",
+    },
+    "limits:cover-edit": {
+        "insurer": "Another Insurer",
+        "amount": "1000",
+        "currency": "EUR",
+        "decision_date": TODAY,
+        "status": "reduced",
+    },
+    "api:limit-request-decision": {"decision": "approve", "comment": "Fine"},
+    "api:limit-request-information": {"justification": "The accounts"},
+    "api:insurer-cover-detail": {"amount": "1000.00", "status": "reduced", "decision_date": TODAY},
+    # monitoring
+    "monitoring:alert-resolve": {"note": "Paid"},
+    "monitoring:webhook-set-active": {"is_active": "false"},
+    "api:alert-resolve": {"note": "Paid"},
+    "api:webhook-endpoint-detail": {"is_active": False},
 }
 
 
+# --- Fixtures --------------------------------------------------------------------------------
+
+
+def credit_file(tenant, m: Markers, *, user) -> dict:
+    """One object of every kind a tenant owns, each with the tenant's markers in visible text.
+
+    Create with the tenant active; `user` is a member of the tenant.
+    """
+    buyer = BuyerFactory(tenant=tenant, erp_reference=m.buyer_ref, legal_name=m.buyer)
+    # The limit request is on the subsidiary, so that the buyer may get a new one.
+    subsidiary = BuyerFactory(
+        tenant=tenant, erp_reference=m.subsidiary_ref, legal_name=m.subsidiary, parent=buyer
+    )
+    invoice = InvoiceFactory(buyer=buyer, erp_reference=m.invoice_ref)
+    payment_plan = PaymentPlanFactory(buyer=buyer, erp_reference=m.plan_ref)
+    webhook_endpoint = WebhookEndpointFactory(
+        tenant=tenant, url=m.webhook_url, description=m.webhook
+    )
+    WebhookDeliveryFactory(endpoint=webhook_endpoint, event_id=m.webhook_event)
+    credit_policy = CreditPolicyFactory(
+        tenant=tenant, notes=m.policy_notes, four_eyes_threshold=Decimal(m.four_eyes_threshold)
+    )
+    CreditPolicyBandFactory(policy=credit_policy)
+    rules.rule_update(
+        tenant=tenant, actor=None, kind="overdue", thresholds={"min_amount": m.rule_min_amount}
+    )
+    upload = (
+        "erp_reference,legal_name,country,nace_code,currency\n"
+        f"{m.buyer_ref}-NEW,{m.buyer} (new),DE,46.69,EUR\n"
+    )
+    return {
+        "buyer": buyer,
+        "invoice": invoice,
+        "statement": FinancialStatementFactory(buyer=buyer, source=m.statement_source),
+        "payment": Payment.objects.create(
+            tenant=tenant,
+            buyer=buyer,
+            erp_reference=m.payment_ref,
+            received_date=date.today(),
+            amount=Decimal("100.00"),
+            currency="EUR",
+        ),
+        "dispute": DisputeFactory(buyer=buyer, invoice=invoice, erp_reference=m.dispute_ref),
+        "payment_plan": payment_plan,
+        "instalment": InstalmentFactory(plan=payment_plan),
+        "note": BuyerNote.objects.create(tenant=tenant, buyer=buyer, author=user, body=m.note),
+        "document": services.document_upload(
+            tenant=tenant,
+            actor=user,
+            buyer=buyer,
+            title=m.document,
+            upload=SimpleUploadedFile("report.txt", m.document.encode(), "text/plain"),
+        ),
+        "import_job": imports.import_job_create(
+            tenant=tenant,
+            actor=user,
+            kind="buyers",
+            upload=SimpleUploadedFile(m.import_file, upload.encode()),
+        ),
+        "legal_event": LegalEventFactory(
+            buyer=buyer, description=m.legal_event, source=m.legal_event
+        ),
+        "score": BuyerScoreFactory(buyer=buyer, model_version=m.model_version),
+        "alert": AlertFactory(buyer=buyer, title=m.alert),
+        "webhook_endpoint": webhook_endpoint,
+        "rescore_run": RescoreRunFactory(tenant=tenant, status="failed", error=m.rescore_error),
+        "credit_policy": credit_policy,
+        "credit_limit": CreditLimitFactory(buyer=buyer),
+        "limit_request": LimitRequestFactory(buyer=subsidiary, justification=m.justification),
+        "insurer_cover": InsurerCoverFactory(buyer=buyer, insurer=m.insurer),
+        "notification": Notification.objects.create(
+            tenant=tenant, user=user, message=m.notification, link="/limits/queue/"
+        ),
+    }
+
+
 @pytest.fixture
-def tenant_a_objects(tenant_a, owner, teammate):
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def tenant_a_objects(tenant_a, owner, teammate, outsider, media_root):
     with active(tenant_a):
         api_key = ApiKeyFactory(tenant=tenant_a, name="Tenant A ERP link")
         AuditEventFactory(tenant=tenant_a, object_label="tenant-a-audit-marker")
         membership = Membership.objects.get(user=teammate)
-    return {"membership": membership, "api_key": api_key}
+        objects = credit_file(tenant_a, A, user=owner)
+        # Tenant A's data addressed to the outsider himself (say he once worked for tenant A):
+        # only the active tenant hides it from him.
+        notification_to_outsider = Notification.objects.create(
+            tenant=tenant_a, user=outsider, message=A.notification, link="/limits/queue/"
+        )
+    return {
+        "membership": membership,
+        "api_key": api_key,
+        "notification_to_outsider": notification_to_outsider,
+        **objects,
+    }
 
 
 @pytest.fixture
-def tenant_b_data(tenant_b, outsider, api_key_b):
+def tenant_b_objects(tenant_b, outsider, media_root):
     with active(tenant_b):
         ApiKeyFactory(tenant=tenant_b, name="Tenant B ERP link")
         AuditEventFactory(tenant=tenant_b, object_label="tenant-b-audit-marker")
+        return credit_file(tenant_b, B, user=outsider)
+
+
+@pytest.fixture
+def tenant_b_data(tenant_b_objects, api_key_b):
     return api_key_b
+
+
+# --- Helpers ---------------------------------------------------------------------------------
 
 
 def url_names(resolver: URLResolver, namespace: str = "") -> set[str]:
@@ -99,20 +912,109 @@ def url_names(resolver: URLResolver, namespace: str = "") -> set[str]:
     return names
 
 
+def response_text(response) -> str:
+    """The body as text; the cells of a spreadsheet."""
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    if response.get("Content-Type", "").startswith(XLSX):
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+        return "\n".join(
+            str(cell)
+            for sheet in workbook
+            for row in sheet.iter_rows(values_only=True)
+            for cell in row
+            if cell is not None
+        )
+    return content.decode()
+
+
 def page_text_without_its_url_and_csrf_token(response) -> str:
-    text = response.content.decode().replace(response.request["PATH_INFO"], "")
-    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", text)
+    url = response.request["PATH_INFO"]
+    if response.request.get("QUERY_STRING"):
+        url = f"{url}?{response.request['QUERY_STRING']}"
+    text = response_text(response).replace(url, "").replace(response.request["PATH_INFO"], "")
+    text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", text)
+    # The references that new-record forms suggest are random (buyers.forms.new_reference).
+    return re.sub(r"\b([A-Z]+)-\d{8}-[0-9A-F]{6}\b", r"\1-<new reference>", text)
+
+
+def was_accepted(response) -> bool:
+    """A success, not a form shown again with its errors."""
+    text = response_text(response)
+    return response.status_code in (200, 201, 204, 302) and 'role="alert"' not in text
 
 
 def param_values(params: list) -> list[tuple]:
     return [param.values for param in params]
 
 
+def tenant_state(tenant) -> dict[str, list[dict]]:
+    """Every row the tenant owns, in every tenant-owned table."""
+    with active(tenant):
+        return {
+            model._meta.label: list(model.objects.order_by("pk").values())
+            for model in apps.get_models()
+            if issubclass(model, TenantOwnedModel)
+        }
+
+
+def is_api(url_name: str) -> bool:
+    return url_name.startswith("api:")
+
+
+def credentials(url_name: str) -> list[str]:
+    return ["session", "api_key"] if is_api(url_name) else ["session"]
+
+
+def with_outsider_credentials(rows: list) -> list:
+    return [
+        pytest.param(*row.values, credential, id=f"{row.id}-{credential}")
+        for row in rows
+        for credential in credentials(url_name_of(row.values[1]))
+    ]
+
+
+def send(client, user, api_key, credential, method, url_name, url, data=None):
+    """`method` `url` as `user` (session) or with `api_key` (raw key); JSON for the API."""
+    kwargs: dict[str, Any] = {}
+    if credential == "api_key":
+        kwargs["headers"] = bearer(api_key)
+    else:
+        client.force_login(user)
+    if method != "get":
+        kwargs["data"] = data() if callable(data) else (data or {})
+        if is_api(url_name):
+            kwargs["content_type"] = "application/json"
+    return getattr(client, method)(url, **kwargs)
+
+
+def object_url(url_name: str, target: Any) -> str:
+    return reverse(url_name, args=URL_ARGS.get(url_name, lambda obj: [obj.pk])(target))
+
+
+def missing_object_url(url_name: str, target: Any) -> str:
+    args = URL_ARGS.get(url_name, lambda obj: [obj.pk])(target)
+    return reverse(
+        url_name,
+        args=[MISSING_PK if isinstance(arg, int) else MISSING_REFERENCE for arg in args],
+    )
+
+
+def send_as_outsider(client, outsider, api_key_b, credential, method, url_name, url):
+    return send(
+        client, outsider, api_key_b[1], credential, method, url_name, url, POST_DATA.get(url_name)
+    )
+
+
+# --- Coverage --------------------------------------------------------------------------------
+
+
 def test_every_url_is_listed_in_a_tenancy_table():
     listed = (
-        {name for name, _marker in param_values(TENANT_LIST_PAGES)}
-        | {name for name, _marker in param_values(TENANT_API_ENDPOINTS)}
+        {url_name_of(spec) for spec, _marker in param_values(TENANT_LIST_PAGES)}
+        | {url_name_of(spec) for spec, _marker in param_values(TENANT_API_ENDPOINTS)}
         | {name for _method, name, _key in param_values(TENANT_OBJECT_PAGES)}
+        | {name for _method, name, *_rest in param_values(TENANT_REFERENCE_WRITES)}
+        | {url_name_of(spec) for _method, spec, _data in param_values(TENANT_COLLECTION_WRITES)}
         | NOT_TENANT_SCOPED
     )
 
@@ -122,24 +1024,32 @@ def test_every_url_is_listed_in_a_tenancy_table():
     assert sorted(listed - names) == [], "rows for URLs that no longer exist"
 
 
-@pytest.mark.parametrize(("url_name", "tenant_b_marker"), TENANT_LIST_PAGES)
+def test_tenant_a_and_tenant_b_markers_are_distinct():
+    for marker in TENANT_A_MARKERS:
+        assert not any(marker in text for text in ["Tenant B Ltd", *B.texts()]), marker
+
+
+# --- Lists -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url_spec", "tenant_b_marker"), TENANT_LIST_PAGES)
 def test_a_list_page_shows_the_outsider_only_its_own_tenants_data(
-    client, outsider, tenant_a_objects, tenant_b_data, url_name, tenant_b_marker
+    client, outsider, tenant_a_objects, tenant_b_data, url_spec, tenant_b_marker
 ):
     client.force_login(outsider)
 
-    response = client.get(reverse(url_name))
+    response = client.get(url_of(url_spec))
 
     assert response.status_code == 200
-    page = response.content.decode()
+    page = response_text(response)
     assert tenant_b_marker in page
     assert [marker for marker in TENANT_A_MARKERS if marker in page] == []
 
 
-@pytest.mark.parametrize(("url_name", "tenant_b_marker"), TENANT_API_ENDPOINTS)
+@pytest.mark.parametrize(("url_spec", "tenant_b_marker"), TENANT_API_ENDPOINTS)
 @pytest.mark.parametrize("credential", ["api_key", "session"])
 def test_an_api_endpoint_shows_tenant_b_only_its_own_data(
-    client, outsider, tenant_a_objects, tenant_b_data, url_name, tenant_b_marker, credential
+    client, outsider, tenant_a_objects, tenant_b_data, url_spec, tenant_b_marker, credential
 ):
     headers = {}
     if credential == "api_key":
@@ -147,7 +1057,7 @@ def test_an_api_endpoint_shows_tenant_b_only_its_own_data(
     else:
         client.force_login(outsider)
 
-    response = client.get(reverse(url_name), headers=headers)
+    response = client.get(url_of(url_spec), headers=headers)
 
     assert response.status_code == 200
     body = response.content.decode()
@@ -170,27 +1080,7 @@ def test_filtering_the_api_audit_trail_by_another_tenants_object_finds_nothing(
     assert response.json()["results"] == []
 
 
-def with_outsider_credentials(rows: list) -> list:
-    return [
-        pytest.param(*row.values, credential, id=f"{row.id}-{credential}")
-        for row in rows
-        for credential in (
-            ["session", "api_key"] if row.values[1].startswith("api:") else ["session"]
-        )
-    ]
-
-
-def send_as_outsider(client, outsider, api_key_b, credential, method, url_name, pk):
-    kwargs = {}
-    if credential == "api_key":
-        kwargs["headers"] = bearer(api_key_b[1])
-    else:
-        client.force_login(outsider)
-    if method != "get":
-        kwargs["data"] = POST_DATA.get(url_name, {})
-        if url_name.startswith("api:"):
-            kwargs["content_type"] = "application/json"
-    return getattr(client, method)(reverse(url_name, args=[pk]), **kwargs)
+# --- Objects ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -208,17 +1098,13 @@ def test_outsider_gets_404_for_tenant_a_objects_and_nothing_changes(
     object_key,
     credential,
 ):
-    target = tenant_a_objects[object_key]
+    before = tenant_state(tenant_a)
+    url = object_url(url_name, tenant_a_objects[object_key])
 
-    response = send_as_outsider(
-        client, outsider, tenant_b_data, credential, method, url_name, target.pk
-    )
+    response = send_as_outsider(client, outsider, tenant_b_data, credential, method, url_name, url)
 
-    assert response.status_code == 404
-    with active(tenant_a):
-        assert Membership.objects.get(pk=tenant_a_objects["membership"].pk).role == "analyst"
-        assert ApiKey.objects.get(pk=tenant_a_objects["api_key"].pk).revoked_at is None
-        assert not AuditEvent.objects.exclude(object_label="tenant-a-audit-marker").exists()
+    assert response.status_code == REFUSED_BEFORE_LOOKUP.get((url_name, credential), 404)
+    assert tenant_state(tenant_a) == before
 
 
 @pytest.mark.parametrize(
@@ -228,21 +1114,283 @@ def test_outsider_gets_404_for_tenant_a_objects_and_nothing_changes(
 def test_another_tenants_object_looks_exactly_like_a_missing_one(
     client, outsider, tenant_a_objects, tenant_b_data, method, url_name, object_key, credential
 ):
-    def send(pk: int):
-        return send_as_outsider(client, outsider, tenant_b_data, credential, method, url_name, pk)
+    target = tenant_a_objects[object_key]
 
-    other_tenants = send(tenant_a_objects[object_key].pk)
-    missing = send(2_000_000_000)
+    def send_to(url: str):
+        return send_as_outsider(client, outsider, tenant_b_data, credential, method, url_name, url)
 
-    assert other_tenants.status_code == missing.status_code == 404
+    other_tenants = send_to(object_url(url_name, target))
+    missing = send_to(missing_object_url(url_name, target))
+
+    expected = REFUSED_BEFORE_LOOKUP.get((url_name, credential), 404)
+    assert other_tenants.status_code == missing.status_code == expected
     assert page_text_without_its_url_and_csrf_token(
         other_tenants
     ) == page_text_without_its_url_and_csrf_token(missing)
 
 
-@pytest.mark.parametrize(("url_name", "_marker"), TENANT_LIST_PAGES)
-def test_an_anonymous_visitor_is_sent_to_sign_in(client, url_name, _marker):
-    url = reverse(url_name)
+# Objects that tenant A's members cannot reach either (no positive control).
+ADDRESSED_TO_THE_OUTSIDER = {"notification_to_outsider"}
+
+
+@pytest.mark.parametrize(
+    ("method", "url_name", "object_key"),
+    [row for row in TENANT_OBJECT_PAGES if row.values[2] not in ADDRESSED_TO_THE_OUTSIDER],
+)
+def test_tenant_a_finds_its_own_object_at_every_object_row(
+    client, owner, api_key_a, tenant_a_objects, method, url_name, object_key
+):
+    """The positive control: the rows' URLs do name tenant A's objects."""
+    credential = "api_key" if is_api(url_name) else "session"
+    if (url_name, credential) in REFUSED_BEFORE_LOOKUP:
+        credential = "session"
+    url = object_url(url_name, tenant_a_objects[object_key])
+
+    response = send(
+        client, owner, api_key_a[1], credential, method, url_name, url, POST_DATA.get(url_name)
+    )
+
+    assert response.status_code != 404
+    assert response.status_code < 500
+    if method == "get":
+        assert response.status_code == 200
+
+
+# A child of tenant A under a parent of tenant B's: (method, url name, key of the child,
+# URL arguments for B's objects and the child's primary key).
+CHILD_UNDER_OWN_PARENT = [
+    pytest.param(
+        "post",
+        "buyers:dispute-resolve",
+        "dispute",
+        lambda own, pk: [own["buyer"].pk, pk],
+        id="buyers-dispute-resolve",
+    ),
+    pytest.param(
+        "post",
+        "buyers:instalment-pay",
+        "instalment",
+        lambda own, pk: [own["buyer"].pk, pk],
+        id="buyers-instalment-pay",
+    ),
+    pytest.param(
+        "get",
+        "buyers:document-download",
+        "document",
+        lambda own, pk: [own["buyer"].pk, pk],
+        id="buyers-document-download",
+    ),
+    pytest.param(
+        "post",
+        "api:instalment-payment",
+        "instalment",
+        lambda own, pk: [own["payment_plan"].pk, pk],
+        id="api-instalment-payment",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "url_name", "object_key", "args", "credential"),
+    with_outsider_credentials(CHILD_UNDER_OWN_PARENT),
+)
+def test_tenant_a_child_under_tenant_b_parent_is_not_found(
+    client,
+    tenant_a,
+    outsider,
+    tenant_a_objects,
+    tenant_b_objects,
+    tenant_b_data,
+    method,
+    url_name,
+    object_key,
+    args,
+    credential,
+):
+    before = tenant_state(tenant_a)
+
+    def send_to(pk: int):
+        url = reverse(url_name, args=args(tenant_b_objects, pk))
+        return send_as_outsider(client, outsider, tenant_b_data, credential, method, url_name, url)
+
+    other_tenants = send_to(tenant_a_objects[object_key].pk)
+    missing = send_to(MISSING_PK)
+
+    assert other_tenants.status_code == missing.status_code == 404
+    assert page_text_without_its_url_and_csrf_token(
+        other_tenants
+    ) == page_text_without_its_url_and_csrf_token(missing)
+    assert tenant_state(tenant_a) == before
+
+
+# Forms started from an object named in the query string: (url name, URL arguments for B's
+# objects, query for the references).
+PREFILLED_FORMS = [
+    pytest.param(
+        "limits:request-create",
+        lambda own: [],
+        lambda ref: {"buyer": ref.buyer_pk},
+        id="limits-request-create-for-buyer",
+    ),
+    pytest.param(
+        "buyers:dispute-open",
+        lambda own: [own["buyer"].pk],
+        lambda ref: {"invoice": ref.invoice_pk},
+        id="buyers-dispute-open-for-invoice",
+    ),
+]
+
+
+@pytest.mark.parametrize(("url_name", "args", "query"), PREFILLED_FORMS)
+def test_a_form_prefilled_with_another_tenants_object_looks_like_a_missing_one(
+    client, outsider, tenant_a_objects, tenant_b_objects, tenant_b_data, url_name, args, query
+):
+    client.force_login(outsider)
+    url = reverse(url_name, args=args(tenant_b_objects))
+
+    other_tenants = client.get(url, query(Refs.to(tenant_a_objects, sender=tenant_b_objects)))
+    missing = client.get(url, query(Refs.to(None, sender=tenant_b_objects)))
+
+    assert other_tenants.status_code == missing.status_code
+    assert page_text_without_its_url_and_csrf_token(
+        other_tenants
+    ) == page_text_without_its_url_and_csrf_token(missing)
+    assert [marker for marker in TENANT_A_MARKERS if marker in response_text(other_tenants)] == []
+
+
+# --- Writes that name objects by reference ---------------------------------------------------
+
+
+def normalised(response, refs: Refs, missing: Refs) -> str:
+    """The answer's text with the references sent replaced by those of the missing objects."""
+    text = page_text_without_its_url_and_csrf_token(response)
+    for name in ("buyer", "invoice"):
+        text = text.replace(getattr(refs, name), getattr(missing, name))
+    return text
+
+
+@pytest.mark.parametrize(
+    ("method", "url_name", "args", "body", "same_answer", "credential"),
+    with_outsider_credentials(TENANT_REFERENCE_WRITES),
+)
+def test_tenant_a_references_in_a_request_are_unknown_to_tenant_b(
+    client,
+    tenant_a,
+    outsider,
+    tenant_a_objects,
+    tenant_b_objects,
+    tenant_b_data,
+    method,
+    url_name,
+    args,
+    body,
+    same_answer,
+    credential,
+):
+    theirs = Refs.to(tenant_a_objects, sender=tenant_b_objects)
+    nowhere = Refs.to(None, sender=tenant_b_objects)
+    before = tenant_state(tenant_a)
+
+    def send_with(refs: Refs):
+        url = reverse(url_name, args=args(refs))
+        return send(
+            client, outsider, tenant_b_data[1], credential, method, url_name, url, body(refs)
+        )
+
+    missing = send_with(nowhere)
+    other_tenants = send_with(theirs)
+
+    assert other_tenants.status_code == missing.status_code
+    if same_answer or missing.status_code >= 400:
+        assert normalised(other_tenants, theirs, nowhere) == normalised(missing, nowhere, nowhere)
+    assert tenant_state(tenant_a) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "url_name", "args", "body", "same_answer"), TENANT_REFERENCE_WRITES
+)
+def test_tenant_a_may_send_its_own_references(
+    client, owner, api_key_a, tenant_a_objects, method, url_name, args, body, same_answer
+):
+    """The positive control: the rows' requests succeed for the tenant whose references they
+    name, so only the tenant check can refuse them to tenant B."""
+    credential = "api_key" if is_api(url_name) else "session"
+    refs = Refs.to(tenant_a_objects, sender=tenant_a_objects)
+
+    response = send(
+        client,
+        owner,
+        api_key_a[1],
+        credential,
+        method,
+        url_name,
+        reverse(url_name, args=args(refs)),
+        body(refs),
+    )
+
+    assert response.status_code in (200, 201, 302), response_text(response)
+    if not is_api(url_name):
+        assert response.status_code == 302, "the form was not accepted"
+
+
+@pytest.mark.parametrize(
+    ("method", "url_spec", "data", "credential"),
+    with_outsider_credentials(TENANT_COLLECTION_WRITES),
+)
+def test_tenant_b_writing_its_own_settings_changes_nothing_of_tenant_a(
+    client, tenant_a, outsider, tenant_a_objects, tenant_b_data, method, url_spec, data, credential
+):
+    before = tenant_state(tenant_a)
+
+    response = send(
+        client,
+        outsider,
+        tenant_b_data[1],
+        credential,
+        method,
+        url_name_of(url_spec),
+        url_of(url_spec),
+        data,
+    )
+
+    assert was_accepted(response), response_text(response)
+    assert tenant_state(tenant_a) == before
+
+
+# --- Global reference data -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url_spec",
+    [
+        "api:country-risk-list",
+        Url("api:country-risk-history", {"code": "DE"}),
+    ],
+)
+def test_global_reference_data_is_the_same_for_every_tenant(
+    client, api_key_a, tenant_a_objects, tenant_b_data, url_spec
+):
+    seen_by_a = client.get(url_of(url_spec), headers=bearer(api_key_a[1]))
+    seen_by_b = client.get(url_of(url_spec), headers=bearer(tenant_b_data[1]))
+
+    assert seen_by_a.status_code == seen_by_b.status_code == 200
+    assert seen_by_a.content == seen_by_b.content
+
+
+def test_the_country_risk_page_shows_no_tenant_data(client, outsider, tenant_a_objects):
+    client.force_login(outsider)
+
+    page = client.get(reverse("monitoring:countries")).content.decode()
+
+    assert [marker for marker in TENANT_A_MARKERS if marker in page] == []
+
+
+# --- Anonymous visitors ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url_spec", "_marker"), TENANT_LIST_PAGES)
+def test_an_anonymous_visitor_is_sent_to_sign_in(client, url_spec, _marker):
+    url = url_of(url_spec)
 
     response = client.get(url)
 
@@ -250,9 +1398,9 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(client, url_name, _marker):
     assert response["Location"] == f"{reverse('login')}?next={url}"
 
 
-@pytest.mark.parametrize(("url_name", "_marker"), TENANT_API_ENDPOINTS)
-def test_an_anonymous_api_call_is_refused_with_401(client, url_name, _marker):
-    response = client.get(reverse(url_name))
+@pytest.mark.parametrize(("url_spec", "_marker"), TENANT_API_ENDPOINTS)
+def test_an_anonymous_api_call_is_refused_with_401(client, url_spec, _marker):
+    response = client.get(url_of(url_spec))
 
     assert response.status_code == 401
     assert response["Content-Type"] == "application/problem+json"

@@ -54,8 +54,12 @@ DEMO_USERS = [
 class Command(BaseCommand):
     help = "Load the demo portfolio (idempotent)."
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--buyers", type=int, default=320, help="buyers per tenant")
+
+    def handle(self, *args, buyers: int, **options) -> None:
         from buyers.demo import seed_demo_buyers
+        from monitoring.demo import refresh_demo_alerts, seed_demo_monitoring
         from policies.demo import seed_demo_policies
 
         tenants = {spec["slug"]: self._tenant(spec) for spec in DEMO_TENANTS}
@@ -63,10 +67,13 @@ class Command(BaseCommand):
         call_command("import_fx_rates", demo=True, stdout=self.stdout)
         as_of = timezone.localdate()
         for tenant in tenants.values():
-            if seed_demo_buyers(tenant=tenant, as_of=as_of):
+            if seed_demo_buyers(tenant=tenant, buyer_count=buyers, as_of=as_of):
                 self.stdout.write(f"  {tenant.name}: demo buyer portfolio created")
+            if seed_demo_monitoring(tenant=tenant, as_of=as_of):
+                self.stdout.write(f"  {tenant.name}: two years of monthly scores and alerts")
             if seed_demo_policies(tenant=tenant, as_of=as_of):
                 self.stdout.write(f"  {tenant.name}: demo credit policy and limits created")
+            refresh_demo_alerts(tenant=tenant, as_of=as_of)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000/"))
         self.stdout.write(f"  password for every demo user: {DEMO_PASSWORD}")
         for email, _name, roles in DEMO_USERS:

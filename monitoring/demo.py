@@ -1,0 +1,84 @@
+"""Demo monitoring data for `manage.py seed_demo`: insolvency and court events for the failing
+buyers, and two years of monthly scores, so the score history, alerts and back-testing pages
+have realistic content. Idempotent: a tenant that already has scores is left as it is.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from buyers.models import Buyer
+from creditguard.tenancy.context import tenant_context
+from creditguard.tenancy.models import Tenant
+
+from .alerts import evaluate_alerts
+from .models import BuyerScore, LegalEvent, RescoreRun
+from .rescoring import period_of, rescore_run_execute
+from .services import legal_event_record
+
+HISTORY_MONTHS = 24
+
+
+def _month_back(period: date, months: int) -> date:
+    year, month = divmod(period.year * 12 + period.month - 1 - months, 12)
+    return date(year, month + 1, 1)
+
+
+def seed_demo_monitoring(*, tenant: Tenant, as_of: date) -> bool:
+    rng = random.Random(f"creditguard-monitoring-{tenant.slug}")
+    with tenant_context(tenant):
+        if BuyerScore.objects.exists():
+            return False
+        insolvent = list(Buyer.objects.filter(status=Buyer.Status.INSOLVENT).order_by("pk"))
+        for buyer in insolvent:
+            legal_event_record(
+                tenant=tenant,
+                actor=None,
+                buyer=buyer,
+                kind=rng.choice(
+                    [LegalEvent.Kind.INSOLVENCY_FILING, LegalEvent.Kind.INSOLVENCY_PROCEEDINGS]
+                ),
+                event_date=as_of - timedelta(days=rng.randint(45, 330)),
+                source="Insolvency register",
+                description="Insolvency proceedings applied for",
+            )
+        late_payers = list(
+            Buyer.objects.filter(
+                status=Buyer.Status.ACTIVE,
+                invoices__due_date__lt=as_of - timedelta(days=120),
+                invoices__status="open",
+            )
+            .distinct()
+            .order_by("pk")[:6]
+        )
+        for buyer in late_payers:
+            legal_event_record(
+                tenant=tenant,
+                actor=None,
+                buyer=buyer,
+                kind=LegalEvent.Kind.COURT_JUDGMENT,
+                event_date=as_of - timedelta(days=rng.randint(5, 120)),
+                source="Court register",
+                description="Judgment for payment obtained by a supplier",
+            )
+        current = period_of(as_of)
+        runs = [
+            RescoreRun.objects.create(
+                tenant=tenant, period=_month_back(current, back), trigger=BuyerScore.Trigger.MONTHLY
+            )
+            for back in range(HISTORY_MONTHS, -1, -1)
+        ]
+    for run in runs:
+        # Each month is scored as of its own first day, oldest first, as the monthly job would.
+        rescore_run_execute(tenant_id=tenant.pk, run_id=run.pk, as_of=min(run.period, as_of))
+    return True
+
+
+def refresh_demo_alerts(*, tenant: Tenant, as_of: date) -> int:
+    """Evaluate the rules once more after the other demo data (credit limits) exists."""
+    with tenant_context(tenant):
+        buyer_ids = list(Buyer.objects.values_list("pk", flat=True))
+        return evaluate_alerts(
+            tenant=tenant, buyer_ids=buyer_ids, period=period_of(as_of), as_of=as_of
+        )
