@@ -724,14 +724,24 @@ def _fx(tenant: Tenant, as_of: date) -> tuple[list[str], list[Decimal]]:
     return list(rates), [rates[base] / rate for rate in rates.values()]
 
 
+SCORE_RULES = frozenset({Kind.GRADE_DOWNGRADE, Kind.SCORE_DROP})
+
+
 def evaluate_alerts(
-    *, tenant: Tenant, buyer_ids: list[int], period: date, as_of: date | None = None
+    *,
+    tenant: Tenant,
+    buyer_ids: list[int],
+    period: date,
+    as_of: date | None = None,
+    kinds: frozenset[str] | None = None,
 ) -> int:
-    """Evaluate every enabled rule for `buyer_ids`; return the number of alerts raised.
+    """Evaluate the enabled rules for `buyer_ids`; return the number of alerts raised.
 
     `period` is the scoring period whose grades and scores are compared with the previous
-    ones; `as_of` (default today) is the date the receivables rules look at. Runs inside the
-    caller's transaction with `tenant` active; safe to repeat (see the module docstring).
+    ones; `as_of` (default today) is the date the receivables rules look at; `kinds` limits
+    the rules evaluated (default: all — the monthly re-scoring passes SCORE_RULES, since the
+    daily evaluation covers the others). Runs inside the caller's transaction with `tenant`
+    active; safe to repeat (see the module docstring).
     """
     if current_tenant().pk != tenant.pk:
         raise RuntimeError("evaluate_alerts must run with its tenant active")
@@ -743,15 +753,19 @@ def evaluate_alerts(
         tenant=tenant, buyer_ids=list(buyer_ids), period=period, as_of=as_of, settings=settings
     )
     ctx.currencies, ctx.factors = _fx(tenant, as_of)
+    wanted = frozenset(RULES) if kinds is None else kinds
     candidates: list[Candidate] = []
     for kind, evaluator in EVALUATORS.items():
         # The grade evaluator checks score_drop too and looks at both settings itself.
-        if kind == Kind.GRADE_DOWNGRADE or settings[kind].enabled:
+        if kind == Kind.GRADE_DOWNGRADE:
+            if wanted & SCORE_RULES:
+                candidates.extend(c for c in evaluator(ctx) if c.rule in wanted)
+        elif kind in wanted and settings[kind].enabled:
             candidates.extend(evaluator(ctx))
     state_rules = [
         str(kind)
         for kind, definition in RULES.items()
-        if definition.auto_resolves and settings[kind].enabled
+        if definition.auto_resolves and settings[kind].enabled and kind in wanted
     ]
     now = timezone.now()
     resolved = _auto_resolve(

@@ -47,8 +47,23 @@ has happened); an insolvency filing (a petition that may still be dismissed) cap
 
 Grades come from fixed score bands (`GRADE_BANDS`), the 12-month probability of default from
 `PD_BY_GRADE`: an expert calibration, roughly doubling per grade and anchored on published
-corporate default rates (grade 1 ≈ AA 0.05 % … grade 8 ≈ B− 8 %, grade 9 ≈ CCC 20 %, grade
-10 = 50 %), to be back-tested against recorded defaults and claims before it is trusted.
+corporate default rates, to be back-tested against recorded defaults and claims before it is
+trusted:
+
+=====  ===========  ========  ==========================
+grade  score        12m PD    roughly like
+=====  ===========  ========  ==========================
+1      85–100       0.05 %    AA
+2      75–85        0.10 %    A
+3      67–75        0.20 %    BBB+
+4      60–67        0.40 %    BBB−
+5      53–60        0.80 %    BB+
+6      46–53        1.6 %     BB−
+7      38–46        3.5 %     B+
+8      30–38        8 %       B−
+9      20–30        20 %      CCC
+10     0–20         50 %      CC; 100 % when in default
+=====  ===========  ========  ==========================
 
 Factors
 -------
@@ -524,15 +539,11 @@ def _score_arrays(
     clipped = np.clip(scorecard, 0.0, 100.0)
 
     statuses = codes["buyer_status"]
-    defaulted = np.array(
-        [
-            status == INSOLVENT_STATUS or kind == INSOLVENCY_PROCEEDINGS
-            for status, kind in zip(statuses, legal.insolvency_kind, strict=True)
-        ],
-        dtype=bool,
+    kinds = np.array(legal.insolvency_kind, dtype=object)
+    defaulted = (np.array(statuses, dtype=object) == INSOLVENT_STATUS) | (
+        kinds == INSOLVENCY_PROCEEDINGS
     )
-    filed = np.array([kind == INSOLVENCY_FILING for kind in legal.insolvency_kind], dtype=bool)
-    filed &= ~defaulted
+    filed = (kinds == INSOLVENCY_FILING) & ~defaulted
     overridden = np.where(
         defaulted, 0.0, np.where(filed, np.minimum(clipped, FILING_SCORE_CAP), clipped)
     )

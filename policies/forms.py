@@ -119,6 +119,7 @@ class CreditPolicyForm(forms.Form):
     overdue_hold_amount = forms.DecimalField(label=_("Tolerated overdue amount"), **AMOUNT)
     limit_without_financials = forms.DecimalField(
         label=_("Limit without financial statements"),
+        # xgettext:no-python-format
         help_text=_("Replaces the % of equity and revenue caps when no statement is on file."),
         **AMOUNT,
     )
@@ -137,10 +138,20 @@ class BandForm(forms.Form):
     )
     max_limit = forms.DecimalField(label=_("Max. limit"), required=False, **AMOUNT)
     max_limit_equity_pct = forms.DecimalField(
-        label=_("Max. % of equity"), required=False, max_digits=6, decimal_places=2, min_value=0
+        # xgettext:no-python-format
+        label=_("Max. % of equity"),
+        required=False,
+        max_digits=6,
+        decimal_places=2,
+        min_value=0,
     )
     max_limit_revenue_pct = forms.DecimalField(
-        label=_("Max. % of revenue"), required=False, max_digits=6, decimal_places=2, min_value=0
+        # xgettext:no-python-format
+        label=_("Max. % of revenue"),
+        required=False,
+        max_digits=6,
+        decimal_places=2,
+        min_value=0,
     )
     insurance_required_above = forms.DecimalField(
         label=_("Insurance required above"), required=False, **AMOUNT

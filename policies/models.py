@@ -54,6 +54,7 @@ class CreditPolicy(AppendOnly, TenantOwnedModel):
     )
     limit_without_financials = models.DecimalField(
         _("limit without financial statements"),
+        # xgettext:no-python-format
         help_text=_("Replaces the % of equity and revenue caps when no statement is on file."),
         **MONEY,
     )
@@ -99,10 +100,18 @@ class CreditPolicyBand(AppendOnly, TenantOwnedModel):
     max_payment_terms_days = models.PositiveSmallIntegerField(_("maximum payment terms (days)"))
     max_limit = models.DecimalField(_("maximum limit"), **MONEY)
     max_limit_equity_pct = models.DecimalField(
-        _("maximum % of equity"), null=True, blank=True, **PERCENT
+        # xgettext:no-python-format
+        _("maximum % of equity"),
+        null=True,
+        blank=True,
+        **PERCENT,
     )
     max_limit_revenue_pct = models.DecimalField(
-        _("maximum % of revenue"), null=True, blank=True, **PERCENT
+        # xgettext:no-python-format
+        _("maximum % of revenue"),
+        null=True,
+        blank=True,
+        **PERCENT,
     )
     insurance_required_above = models.DecimalField(
         _("insurance cover required above"), null=True, blank=True, **MONEY

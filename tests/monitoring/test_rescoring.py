@@ -258,6 +258,29 @@ def test_rescore_now_replaces_the_periods_scores_and_is_audited(
     )  # fmt: skip
 
 
+def test_rescore_now_resumes_a_running_run_whose_worker_died(
+    tenant_a, owner, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr(
+        "monitoring.tasks.rescore_run.delay", lambda *args, **kwargs: sent.append(args)
+    )
+    with active(tenant_a):
+        orphan = RescoreRun.objects.create(
+            tenant=tenant_a, period=PERIOD, trigger="manual", status="running"
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            assert rescore_now(tenant=tenant_a, actor=owner) == orphan
+        assert sent == [(orphan.pk,)]
+        with (
+            rescoring._run_lock(orphan.pk) as locked,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            assert locked
+            assert rescore_now(tenant=tenant_a, actor=owner) == orphan  # held: left alone
+        assert sent == [(orphan.pk,)]
+
+
 def test_progress_of_a_running_run_stays_below_100_percent(tenant_a):
     with active(tenant_a):
         run = RescoreRun.objects.create(

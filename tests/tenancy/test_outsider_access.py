@@ -34,6 +34,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from buyers import imports, services
 from buyers.models import BuyerNote, Payment
 from creditguard.accounts.models import Membership
+from creditguard.api.models import IdempotencyRecord
 from creditguard.tenancy.models import TenantOwnedModel
 from monitoring import rules
 from policies.models import Notification
@@ -895,6 +896,7 @@ def tenant_b_objects(tenant_b, outsider, media_root):
 
 @pytest.fixture
 def tenant_b_data(tenant_b_objects, api_key_b):
+    """Tenant B's data; the value is B's write key: (ApiKey, raw key)."""
     return api_key_b
 
 
@@ -987,16 +989,19 @@ def send(client, user, api_key, credential, method, url_name, url, data=None):
     return getattr(client, method)(url, **kwargs)
 
 
+def object_args(url_name: str, target: Any) -> list:
+    return URL_ARGS[url_name](target) if url_name in URL_ARGS else [target.pk]
+
+
 def object_url(url_name: str, target: Any) -> str:
-    return reverse(url_name, args=URL_ARGS.get(url_name, lambda obj: [obj.pk])(target))
+    return reverse(url_name, args=object_args(url_name, target))
 
 
 def missing_object_url(url_name: str, target: Any) -> str:
-    args = URL_ARGS.get(url_name, lambda obj: [obj.pk])(target)
-    return reverse(
-        url_name,
-        args=[MISSING_PK if isinstance(arg, int) else MISSING_REFERENCE for arg in args],
-    )
+    """The same URL for objects that exist nowhere."""
+    args = object_args(url_name, target)
+    missing = [MISSING_PK if isinstance(arg, int) else MISSING_REFERENCE for arg in args]
+    return reverse(url_name, args=missing)
 
 
 def send_as_outsider(client, outsider, api_key_b, credential, method, url_name, url):
@@ -1355,6 +1360,57 @@ def test_tenant_b_writing_its_own_settings_changes_nothing_of_tenant_a(
 
     assert was_accepted(response), response_text(response)
     assert tenant_state(tenant_a) == before
+
+
+# Requests that take an Idempotency-Key, with a body that is valid in both tenants.
+IDEMPOTENT_REQUESTS = [
+    pytest.param(
+        "api:buyer-bulk",
+        {"records": [{**NEW_BUYER, "erp_reference": "C-NEW"}]},
+        id="api-buyer-bulk",
+    ),
+    pytest.param(
+        "api:limit-request-list",
+        {
+            "buyer_erp_reference": "C-NEW",
+            "amount": "50000.00",
+            "payment_terms_days": 30,
+            "justification": "Same key, same body",
+        },
+        id="api-limit-request-create",
+    ),
+]
+
+
+@pytest.mark.parametrize(("url_name", "body"), IDEMPOTENT_REQUESTS)
+def test_an_idempotency_key_tenant_a_used_is_not_replayed_to_tenant_b(
+    client, tenant_a, tenant_b, api_key_a, tenant_a_objects, tenant_b_data, url_name, body
+):
+    """The same request with the same Idempotency-Key from two tenants: each is processed for
+    its own tenant; tenant B never gets tenant A's stored answer."""
+    for tenant in (tenant_a, tenant_b):
+        with active(tenant):
+            BuyerFactory(tenant=tenant, erp_reference="C-NEW")
+
+    def post(raw_key: str):
+        return client.post(
+            reverse(url_name),
+            body,
+            content_type="application/json",
+            headers={**bearer(raw_key), "Idempotency-Key": "the-same-key"},
+        )
+
+    first = post(api_key_a[1])
+    tenant_a_after_its_request = tenant_state(tenant_a)
+    second = post(tenant_b_data[1])
+
+    assert first.status_code in (200, 201), response_text(first)
+    assert second.status_code == first.status_code, response_text(second)
+    assert "Idempotent-Replayed" not in second.headers
+    assert [marker for marker in TENANT_A_MARKERS if marker in response_text(second)] == []
+    assert tenant_state(tenant_a) == tenant_a_after_its_request
+    with active(tenant_b):  # tenant B's request was processed, and its answer stored, in B
+        assert IdempotencyRecord.objects.filter(key="the-same-key").exists()
 
 
 # --- Global reference data -------------------------------------------------------------------
