@@ -64,6 +64,7 @@ from psycopg2.extras import execute_values
 
 from creditguard.audit.services import audit_record
 from creditguard.tenancy.context import current_tenant
+from monitoring.events import buyer_risk_changed
 
 from .receivables import invoice_status
 from .records import KINDS, RecordError, parse_records_indexed
@@ -654,7 +655,12 @@ class _StatementUpsert(_Upsert):
             map(_row_of(_STATEMENT_COLUMNS), batch.records),
         )
         cursor.execute(_counted(_STATEMENT_UPSERT), {"tenant_id": batch.tenant_id})
-        return cursor.fetchone()
+        counts = cursor.fetchone()
+        # New financials change the financial-strength factor: re-score those buyers soon.
+        buyer_risk_changed(
+            tenant_id=batch.tenant_id, buyer_ids=self.buyer_ids.values(), reason="statement"
+        )
+        return counts
 
 
 _UPSERTS: dict[str, type[_Upsert]] = {

@@ -191,6 +191,8 @@ def buyer_update(*, tenant: Tenant, actor: Actor, buyer: Buyer, data: Mapping[st
         setattr(buyer, name, value)
     buyer.save()
     after = snapshot(buyer, BUYER_FIELDS)
+    if after["status"] != before["status"]:
+        buyer_risk_changed(tenant_id=tenant.pk, buyer_ids=[buyer.pk], reason="status")
     if after != before:
         audit_record(
             tenant=tenant,

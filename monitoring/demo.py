@@ -1,6 +1,6 @@
 """Demo monitoring data for `manage.py seed_demo`: insolvency and court events for the failing
 buyers, and two years of monthly scores, so the score history, alerts and back-testing pages
-have realistic content. Idempotent: a tenant that already has scores is left as it is.
+have realistic content. Idempotent: a tenant that already had its monthly runs is left alone.
 """
 
 from __future__ import annotations
@@ -26,42 +26,14 @@ def _month_back(period: date, months: int) -> date:
 
 
 def seed_demo_monitoring(*, tenant: Tenant, as_of: date) -> bool:
+    """Legal events and monthly score history, each once. (Re-scoring tasks that the seeded
+    statements triggered may already have scored the current period: that is no marker.)"""
     rng = random.Random(f"creditguard-monitoring-{tenant.slug}")
     with tenant_context(tenant):
-        if BuyerScore.objects.exists():
+        if RescoreRun.objects.filter(trigger=BuyerScore.Trigger.MONTHLY).exists():
             return False
-        insolvent = list(Buyer.objects.filter(status=Buyer.Status.INSOLVENT).order_by("pk"))
-        for buyer in insolvent:
-            legal_event_record(
-                tenant=tenant,
-                actor=None,
-                buyer=buyer,
-                kind=rng.choice(
-                    [LegalEvent.Kind.INSOLVENCY_FILING, LegalEvent.Kind.INSOLVENCY_PROCEEDINGS]
-                ),
-                event_date=as_of - timedelta(days=rng.randint(45, 330)),
-                source="Insolvency register",
-                description="Insolvency proceedings applied for",
-            )
-        late_payers = list(
-            Buyer.objects.filter(
-                status=Buyer.Status.ACTIVE,
-                invoices__due_date__lt=as_of - timedelta(days=120),
-                invoices__status="open",
-            )
-            .distinct()
-            .order_by("pk")[:6]
-        )
-        for buyer in late_payers:
-            legal_event_record(
-                tenant=tenant,
-                actor=None,
-                buyer=buyer,
-                kind=LegalEvent.Kind.COURT_JUDGMENT,
-                event_date=as_of - timedelta(days=rng.randint(5, 120)),
-                source="Court register",
-                description="Judgment for payment obtained by a supplier",
-            )
+        if not LegalEvent.objects.exists():
+            _legal_events(rng, tenant=tenant, as_of=as_of)
         current = period_of(as_of)
         runs = [
             RescoreRun.objects.create(
@@ -73,6 +45,40 @@ def seed_demo_monitoring(*, tenant: Tenant, as_of: date) -> bool:
         # Each month is scored as of its own first day, oldest first, as the monthly job would.
         rescore_run_execute(tenant_id=tenant.pk, run_id=run.pk, as_of=min(run.period, as_of))
     return True
+
+
+def _legal_events(rng: random.Random, *, tenant: Tenant, as_of: date) -> None:
+    for buyer in Buyer.objects.filter(status=Buyer.Status.INSOLVENT).order_by("pk"):
+        legal_event_record(
+            tenant=tenant,
+            actor=None,
+            buyer=buyer,
+            kind=rng.choice(
+                [LegalEvent.Kind.INSOLVENCY_FILING, LegalEvent.Kind.INSOLVENCY_PROCEEDINGS]
+            ),
+            event_date=as_of - timedelta(days=rng.randint(45, 330)),
+            source="Insolvency register",
+            description="Insolvency proceedings applied for",
+        )
+    late_payers = (
+        Buyer.objects.filter(
+            status=Buyer.Status.ACTIVE,
+            invoices__due_date__lt=as_of - timedelta(days=120),
+            invoices__status="open",
+        )
+        .distinct()
+        .order_by("pk")[:6]
+    )
+    for buyer in late_payers:
+        legal_event_record(
+            tenant=tenant,
+            actor=None,
+            buyer=buyer,
+            kind=LegalEvent.Kind.COURT_JUDGMENT,
+            event_date=as_of - timedelta(days=rng.randint(5, 120)),
+            source="Court register",
+            description="Judgment for payment obtained by a supplier",
+        )
 
 
 def refresh_demo_alerts(*, tenant: Tenant, as_of: date) -> int:
