@@ -57,8 +57,9 @@ messages: install
 
 # Each benchmark prints its ratios against a baseline measured in the same run (bench/README.md).
 bench: install
-	$(BIN)/python -m creditguard.devstack exec -- sh -c '\
-	  $(BIN)/python bench/ingest.py && $(BIN)/python bench/rescore.py && $(BIN)/python bench/credit_check.py'
+	$(BIN)/python -m creditguard.devstack exec -- sh -c 'status=0; \
+	  for bench in ingest rescore credit_check; do $(BIN)/python bench/$$bench.py || status=1; done; \
+	  exit $$status'
 
 
 clean-data:
