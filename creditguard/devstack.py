@@ -113,21 +113,17 @@ def postgres_start() -> bool:
     socket_dir = _pg_dir()
     options = f"-h 127.0.0.1 -p {PG_PORT} -k {socket_dir} -c fsync=on"
     _log(f"starting PostgreSQL on 127.0.0.1:{PG_PORT}")
-    _pg_run(
-        "pg_ctl",
-        [
-            "-D",
-            str(pgdata),
-            "-w",
-            "-t",
-            "60",
-            "-l",
-            str(_pg_dir() / "server.log"),
-            "-o",
-            options,
-            "start",
-        ],
-    )
+    log = _pg_dir() / "server.log"
+    try:
+        _pg_run(
+            "pg_ctl", ["-D", str(pgdata), "-w", "-t", "60", "-l", str(log), "-o", options, "start"]
+        )
+    except subprocess.CalledProcessError as error:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-5:]) if log.exists() else ""
+        raise SystemExit(
+            f"[devstack] PostgreSQL did not start (see {log}):\n{tail}\n"
+            "If the port is taken, set CREDITGUARD_EMBEDDED_PG_PORT to a free one."
+        ) from error
     _pg_ensure_database()
     return True
 
