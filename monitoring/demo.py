@@ -8,12 +8,14 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
+from django.db.models import F
+
 from buyers.models import Buyer
 from creditguard.tenancy.context import tenant_context
 from creditguard.tenancy.models import Tenant
 
 from .alerts import evaluate_alerts
-from .models import BuyerScore, LegalEvent, RescoreRun
+from .models import Alert, BuyerScore, LegalEvent, RescoreRun
 from .rescoring import period_of, rescore_run_execute
 from .services import legal_event_record
 
@@ -81,10 +83,23 @@ def _legal_events(rng: random.Random, *, tenant: Tenant, as_of: date) -> None:
         )
 
 
-def refresh_demo_alerts(*, tenant: Tenant, as_of: date) -> int:
-    """Evaluate the rules once more after the other demo data (credit limits) exists."""
+def refresh_demo_alerts(*, tenant: Tenant, as_of: date, first_seed: bool) -> int:
+    """Evaluate the rules once more after the other demo data (credit limits) exists. On the
+    first seed, date the demo's alerts as a running monitoring would have raised them: by the
+    next daily run after their risk event (otherwise every demo warning would look months
+    late). Later runs leave alerts the application raised as they are."""
     with tenant_context(tenant):
         buyer_ids = list(Buyer.objects.values_list("pk", flat=True))
-        return evaluate_alerts(
+        raised = evaluate_alerts(
             tenant=tenant, buyer_ids=buyer_ids, period=period_of(as_of), as_of=as_of
         )
+        if first_seed:
+            late = Alert.objects.filter(created_at__gt=F("risk_event_at") + DAILY_RUN_DELAY)
+            for alert in late:
+                delay = DAILY_RUN_DELAY * random.Random(alert.pk).uniform(0.15, 1.0)
+                Alert.objects.filter(pk=alert.pk).update(created_at=alert.risk_event_at + delay)
+        return raised
+
+
+# A daily evaluation raises an alert within this long of its risk event.
+DAILY_RUN_DELAY = timedelta(hours=30)

@@ -69,11 +69,12 @@ class Command(BaseCommand):
         for tenant in tenants.values():
             if seed_demo_buyers(tenant=tenant, buyer_count=buyers, as_of=as_of):
                 self.stdout.write(f"  {tenant.name}: demo buyer portfolio created")
-            if seed_demo_monitoring(tenant=tenant, as_of=as_of):
+            first_seed = seed_demo_monitoring(tenant=tenant, as_of=as_of)
+            if first_seed:
                 self.stdout.write(f"  {tenant.name}: two years of monthly scores and alerts")
             if seed_demo_policies(tenant=tenant, as_of=as_of):
                 self.stdout.write(f"  {tenant.name}: demo credit policy and limits created")
-            refresh_demo_alerts(tenant=tenant, as_of=as_of)
+            refresh_demo_alerts(tenant=tenant, as_of=as_of, first_seed=first_seed)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000/"))
         self.stdout.write(f"  password for every demo user: {DEMO_PASSWORD}")
         for email, _name, roles in DEMO_USERS:
