@@ -3,16 +3,17 @@
 from celery import shared_task
 from django.utils import translation
 
+from creditguard.celery import TenantTask
+
 from . import imports
 
 
-@shared_task(name="buyers.import_run", ignore_result=True)
+@shared_task(base=TenantTask, one_transaction=False, name="buyers.import_run", ignore_result=True)
 def import_run(job_id: int, *, tenant_id: int, language: str = "en") -> None:
     """Run one import job; a redelivered or repeated message does nothing (see the service).
 
-    Not a TenantTask: that base runs the whole body in one transaction, and the progress bar
-    needs the progress rows committed while the import is still running. The service opens a
-    short transaction with the tenant active for each step instead (`tenant_context`).
+    The progress bar needs the progress rows committed while the import is still running, so
+    the service opens a short transaction with the tenant active for each step.
     """
     # Error messages are stored as text, in the language of the user who started the import.
     with translation.override(language):

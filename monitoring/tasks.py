@@ -20,16 +20,20 @@ def rescore_all_tenants() -> list[int]:
 
 
 @shared_task(
-    bind=True, name="monitoring.rescore_run", ignore_result=True, max_retries=RUN_BUSY_RETRIES
+    base=TenantTask,
+    one_transaction=False,
+    bind=True,
+    name="monitoring.rescore_run",
+    ignore_result=True,
+    max_retries=RUN_BUSY_RETRIES,
 )
 def rescore_run(
     self: Task, run_id: int, *, tenant_id: int, chunk_size: int = rescoring.CHUNK_SIZE
 ) -> None:
     """Run or resume one re-scoring run; a repeated or redelivered message is harmless.
 
-    Not a TenantTask: that base runs the whole body in one transaction, and the run commits
-    every chunk (progress visible, a crash keeps what is done). The service opens a
-    transaction with the tenant active per chunk (`tenant_context`). While another worker
+    The run commits every chunk (progress visible, a crash keeps what is done): the service
+    opens a transaction with the tenant active per chunk (`tenant_context`). While another worker
     holds the run (a duplicate delivery, or the connection of a crashed worker not yet gone),
     try again later: by then the run is finished, or free to resume.
     """
