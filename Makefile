@@ -11,7 +11,7 @@ TEST_WORKERS ?= 2
 help:
 	@echo "make run     install, migrate, load demo data, start web + worker + beat"
 	@echo "make test    the whole test suite (real PostgreSQL, Redis, Celery, Chromium)"
-	@echo "make lint    ruff check and format check"
+	@echo "make lint    ruff check and format check, import layers (import-linter), types (mypy)"
 	@echo "make bench   the benchmarks in bench/"
 
 $(INSTALLED): requirements.lock pyproject.toml
@@ -34,9 +34,13 @@ chromium:
 test: install chromium
 	$(BIN)/python -m creditguard.devstack exec -- $(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
+# Contracts and mypy settings are in pyproject.toml; both keep a cache (.import_linter_cache,
+# .mypy_cache), so a second run takes seconds.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

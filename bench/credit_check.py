@@ -107,7 +107,7 @@ def create_tenant(slug: str, *, buyers: int, invoices: int, seed: int = 7) -> tu
         services.credit_policy_create(
             tenant=tenant,
             actor=None,
-            data={
+            **{
                 "effective_from": today,
                 "four_eyes_threshold": 250_000,
                 "lowest_acceptable_grade": 8,
@@ -175,12 +175,9 @@ def create_tenant(slug: str, *, buyers: int, invoices: int, seed: int = 7) -> tu
                     tenant=tenant,
                     actor=None,
                     buyer=buyer,
-                    data={
-                        "insurer": "Bench Re",
-                        "amount": limit.amount,
-                        "currency": "EUR",
-                        "decision_date": today,
-                    },
+                    terms=services.CoverTerms(
+                        insurer="Bench Re", amount=limit.amount, currency="EUR", decision_date=today
+                    ),
                 )
     return tenant, raw_key
 

@@ -50,7 +50,7 @@ import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import DatabaseError, connection  # noqa: E402
 
-from buyers import receivables  # noqa: E402
+from buyers import ledger, receivables  # noqa: E402
 from buyers.models import Buyer  # noqa: E402
 from buyers.selectors import DBT_LOOKBACK_DAYS, OPEN_STATUSES  # noqa: E402
 from creditguard.reference.fx import MissingRate, convert  # noqa: E402
@@ -434,9 +434,11 @@ def naive_score(buyer: Buyer, *, tenant: Tenant, rates: dict[str, Decimal]) -> N
         (i.outstanding for i in open_items if receivables.days_past_due(due_date=i.due_date, as_of=AS_OF) > 90),
         Decimal(0),
     )  # fmt: skip
-    broken = buyer.payment_plans.filter(
-        status="broken", agreed_date__gte=AS_OF - timedelta(days=365)
-    ).count()
+    broken = (
+        buyer.payment_plans.annotate(current=ledger.payment_plan_status(as_of=AS_OF))
+        .filter(current="broken", agreed_date__gte=AS_OF - timedelta(days=365))
+        .count()
+    )
     disputed = sum(
         (eur(d.amount, d.currency) or Decimal(0) for d in buyer.disputes.filter(status="open")),
         Decimal(0),

@@ -64,10 +64,11 @@ from psycopg2.extras import execute_values
 
 from creditguard.audit.services import audit_record
 from creditguard.tenancy.context import current_tenant
-from monitoring.events import buyer_risk_changed
 
+from .models import Buyer
 from .receivables import invoice_status
-from .records import KINDS, RecordError, parse_records_indexed
+from .records import KINDS, STATEMENT_FIGURES, RecordError, parse_records_indexed
+from .signals import buyer_risk_changed
 
 if TYPE_CHECKING:
     from creditguard.audit.services import Actor
@@ -592,52 +593,30 @@ class _PaymentUpsert(_Upsert):
 
 # --- Financial statements -----------------------------------------------------------------------
 
-_STATEMENT_AMOUNTS = (
-    "revenue",
-    "ebit",
-    "net_income",
-    "total_assets",
-    "current_assets",
-    "current_liabilities",
-    "total_liabilities",
-    "retained_earnings",
-    "equity",
-)
 _STATEMENT_COLUMNS = [
     ("buyer_id", "bigint"),
     ("period_end", "date"),
     ("period_months", "integer"),
     ("currency", "text"),
-    *((name, "numeric") for name in _STATEMENT_AMOUNTS),
+    *((name, "numeric") for name in STATEMENT_FIGURES),
     ("audited", "boolean"),
     ("source", "text"),
 ]
-_STATEMENT_UPSERT = """
-    INSERT INTO buyers_financialstatement AS target (
-        tenant_id, buyer_id, period_end, period_months, currency, revenue, ebit, net_income,
-        total_assets, current_assets, current_liabilities, total_liabilities, retained_earnings,
-        equity, audited, source, created_at
-    )
-    SELECT %(tenant_id)s, buyer_id, period_end, period_months, currency, revenue, ebit,
-        net_income, total_assets, current_assets, current_liabilities, total_liabilities,
-        retained_earnings, equity, audited, source, now()
+_STATEMENT_NAMES = ", ".join(name for name, _type in _STATEMENT_COLUMNS)
+_STATEMENT_UPDATES = ",\n        ".join(
+    f"{name} = EXCLUDED.{name}"
+    for name, _type in _STATEMENT_COLUMNS
+    if name not in ("buyer_id", "period_end")  # the conflict key
+)
+# Column names from the spec above, never input.
+_STATEMENT_UPSERT = f"""
+    INSERT INTO buyers_financialstatement AS target (tenant_id, {_STATEMENT_NAMES}, created_at)
+    SELECT %(tenant_id)s, {_STATEMENT_NAMES}, now()
     FROM bulk_statements
     ON CONFLICT (tenant_id, buyer_id, period_end) DO UPDATE SET
-        period_months = EXCLUDED.period_months,
-        currency = EXCLUDED.currency,
-        revenue = EXCLUDED.revenue,
-        ebit = EXCLUDED.ebit,
-        net_income = EXCLUDED.net_income,
-        total_assets = EXCLUDED.total_assets,
-        current_assets = EXCLUDED.current_assets,
-        current_liabilities = EXCLUDED.current_liabilities,
-        total_liabilities = EXCLUDED.total_liabilities,
-        retained_earnings = EXCLUDED.retained_earnings,
-        equity = EXCLUDED.equity,
-        audited = EXCLUDED.audited,
-        source = EXCLUDED.source
+        {_STATEMENT_UPDATES}
     RETURNING (xmax = 0) AS inserted
-"""
+"""  # noqa: S608
 
 
 class _StatementUpsert(_Upsert):
@@ -657,8 +636,11 @@ class _StatementUpsert(_Upsert):
         cursor.execute(_counted(_STATEMENT_UPSERT), {"tenant_id": batch.tenant_id})
         counts = cursor.fetchone()
         # New financials change the financial-strength factor: re-score those buyers soon.
-        buyer_risk_changed(
-            tenant_id=batch.tenant_id, buyer_ids=self.buyer_ids.values(), reason="statement"
+        buyer_risk_changed.send(
+            sender=Buyer,
+            tenant_id=batch.tenant_id,
+            buyer_ids=self.buyer_ids.values(),
+            reason="statement",
         )
         return counts
 

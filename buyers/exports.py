@@ -31,8 +31,6 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # XLSX stops at 50,000 rows (~5 s) to stay well inside the web server's 30 s timeout; CSV is
 # some 40 times cheaper per row.
 EXPORT_MAX_ROWS = {"csv": 100_000, "xlsx": 50_000}
-EXPORT_KINDS = ("buyers", "invoices")
-EXPORT_FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

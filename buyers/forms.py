@@ -15,13 +15,15 @@ from django.utils.translation import gettext_lazy as _
 from creditguard.reference.selectors import country_choices
 
 from .models import Buyer, Dispute, Invoice
+from .records import INCOME_STATEMENT_FIGURES, STATEMENT_FIGURE_LABELS, STATEMENT_FIGURES
 from .selectors import OPEN_STATUSES
 
 MONEY_FIELD = {"max_digits": 18, "decimal_places": 2}
 CURRENCY_ERRORS = {"invalid": _("Use a three-letter ISO 4217 code, e.g. EUR.")}
 
 
-def _currency_field(label: str | None = None) -> forms.RegexField:
+def currency_field(label: str | None = None) -> forms.RegexField:
+    """A currency code as typed (any case); the form's `clean_currency` upper-cases it."""
     return forms.RegexField(
         label=label or _("Currency"),
         regex=r"^[A-Za-z]{3}$",
@@ -100,7 +102,7 @@ class BuyerForm(forms.Form):
         required=False,
         help_text=_("For group exposure; leave empty if the buyer has no parent."),
     )
-    currency = _currency_field(_("Invoicing currency"))
+    currency = currency_field(_("Invoicing currency"))
     payment_terms_days = forms.IntegerField(
         label=_("Payment terms (days)"), min_value=0, max_value=365, initial=30
     )
@@ -118,22 +120,15 @@ class BuyerForm(forms.Form):
 
 
 class StatementForm(forms.Form):
+    """Period and currency, then one field per figure of `buyers.records.STATEMENT_FIGURES`."""
+
     period_end = forms.DateField(
         label=_("Period end"), widget=forms.DateInput(attrs={"type": "date"})
     )
     period_months = forms.IntegerField(
         label=_("Months covered"), min_value=1, max_value=24, initial=12
     )
-    currency = _currency_field()
-    revenue = forms.DecimalField(label=_("Revenue"), **MONEY_FIELD)
-    ebit = forms.DecimalField(label=_("EBIT"), **MONEY_FIELD)
-    net_income = forms.DecimalField(label=_("Net income"), **MONEY_FIELD)
-    total_assets = forms.DecimalField(label=_("Total assets"), **MONEY_FIELD)
-    current_assets = forms.DecimalField(label=_("Current assets"), **MONEY_FIELD)
-    current_liabilities = forms.DecimalField(label=_("Current liabilities"), **MONEY_FIELD)
-    total_liabilities = forms.DecimalField(label=_("Total liabilities"), **MONEY_FIELD)
-    retained_earnings = forms.DecimalField(label=_("Retained earnings"), **MONEY_FIELD)
-    equity = forms.DecimalField(label=_("Equity"), **MONEY_FIELD)
+    currency = currency_field()
     audited = forms.BooleanField(label=_("Audited"), required=False)
     source = forms.CharField(
         label=_("Source"),
@@ -141,6 +136,19 @@ class StatementForm(forms.Form):
         required=False,
         help_text=_("Where the figures come from, e.g. annual report 2024."),
     )
+    field_order = ["period_end", "period_months", "currency", *STATEMENT_FIGURES]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name, label in STATEMENT_FIGURE_LABELS:
+            self.fields[name] = forms.DecimalField(label=label, **MONEY_FIELD)
+        self.order_fields(self.field_order)
+
+    def income_statement_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in STATEMENT_FIGURES if name in INCOME_STATEMENT_FIGURES]
+
+    def balance_sheet_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in STATEMENT_FIGURES if name not in INCOME_STATEMENT_FIGURES]
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].upper()
@@ -160,7 +168,7 @@ class DisputeOpenForm(forms.Form):
     )
     reason = forms.ChoiceField(label=_("Reason"), choices=Dispute.Reason.choices)
     amount = forms.DecimalField(label=_("Disputed amount"), min_value=0, **MONEY_FIELD)
-    currency = _currency_field()
+    currency = currency_field()
     opened_date = forms.DateField(
         label=_("Opened on"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -237,7 +245,7 @@ class PaymentPlanForm(forms.Form):
     agreed_date = forms.DateField(
         label=_("Agreed on"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    currency = _currency_field()
+    currency = currency_field()
     instalments = forms.CharField(
         label=_("Instalments"),
         widget=forms.Textarea(attrs={"rows": 5, "placeholder": "2025-07-31 5000\n2025-08-31 5000"}),

@@ -43,6 +43,10 @@ class Buyer(TenantOwnedModel):
         on_delete=models.SET_NULL,
         related_name="subsidiaries",
         verbose_name=_("parent company"),
+        # Checked by the composite key buyers_buyer_parent_id_same_tenant (as every key between
+        # tenant tables: same_tenant_foreign_key); indexed by buyer_parent_idx.
+        db_constraint=False,
+        db_index=False,
     )
     currency = models.CharField(_("currency"), max_length=3)
     payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)
@@ -72,7 +76,13 @@ class Buyer(TenantOwnedModel):
 
 
 class FinancialStatement(TenantOwnedModel):
-    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="financials")
+    buyer = models.ForeignKey(
+        Buyer,
+        on_delete=models.CASCADE,
+        related_name="financials",
+        db_constraint=False,
+        db_index=False,
+    )
     period_end = models.DateField(_("period end"))
     period_months = models.PositiveSmallIntegerField(_("months covered"), default=12)
     currency = models.CharField(_("currency"), max_length=3)
@@ -109,7 +119,13 @@ class Invoice(TenantOwnedModel):
         DISPUTED = "disputed", _("Disputed")
         WRITTEN_OFF = "written_off", _("Written off")
 
-    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="invoices")
+    buyer = models.ForeignKey(
+        Buyer,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+        db_constraint=False,
+        db_index=False,
+    )
     erp_reference = models.CharField(_("ERP reference"), max_length=64)
     number = models.CharField(_("invoice number"), max_length=64, blank=True)
     issue_date = models.DateField(_("issue date"))
@@ -152,7 +168,9 @@ class Invoice(TenantOwnedModel):
 
 
 class Payment(TenantOwnedModel):
-    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="payments")
+    buyer = models.ForeignKey(
+        Buyer, on_delete=models.PROTECT, related_name="payments", db_constraint=False
+    )
     erp_reference = models.CharField(_("ERP reference"), max_length=64)
     received_date = models.DateField(_("received"))
     amount = models.DecimalField(_("amount"), **MONEY)
@@ -173,8 +191,16 @@ class Payment(TenantOwnedModel):
 
 
 class PaymentAllocation(TenantOwnedModel):
-    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    payment = models.ForeignKey(
+        Payment,
+        on_delete=models.CASCADE,
+        related_name="allocations",
+        db_constraint=False,
+        db_index=False,
+    )
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="allocations", db_constraint=False
+    )
     amount = models.DecimalField(_("amount"), **MONEY)
 
     class Meta:
@@ -200,9 +226,16 @@ class Dispute(TenantOwnedModel):
         PRICE = "price", _("Price or invoicing error")
         OTHER = "other", _("Other")
 
-    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="disputes")
+    buyer = models.ForeignKey(
+        Buyer, on_delete=models.PROTECT, related_name="disputes", db_constraint=False
+    )
     invoice = models.ForeignKey(
-        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="disputes"
+        Invoice,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="disputes",
+        db_constraint=False,
     )
     erp_reference = models.CharField(_("ERP reference"), max_length=64)
     reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
@@ -239,7 +272,9 @@ class PaymentPlan(TenantOwnedModel):
         BROKEN = "broken", _("Broken")
         COMPLETED = "completed", _("Completed")
 
-    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="payment_plans")
+    buyer = models.ForeignKey(
+        Buyer, on_delete=models.PROTECT, related_name="payment_plans", db_constraint=False
+    )
     erp_reference = models.CharField(_("ERP reference"), max_length=64)
     agreed_date = models.DateField(_("agreed"))
     total_amount = models.DecimalField(_("total"), **MONEY)
@@ -260,7 +295,13 @@ class PaymentPlan(TenantOwnedModel):
 
 
 class Instalment(TenantOwnedModel):
-    plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="instalments")
+    plan = models.ForeignKey(
+        PaymentPlan,
+        on_delete=models.CASCADE,
+        related_name="instalments",
+        db_constraint=False,
+        db_index=False,
+    )
     due_date = models.DateField(_("due date"))
     amount = models.DecimalField(_("amount"), **MONEY)
     paid_amount = models.DecimalField(_("paid amount"), default=Decimal("0"), **MONEY)
@@ -280,7 +321,9 @@ class Instalment(TenantOwnedModel):
 
 
 class BuyerNote(TenantOwnedModel):
-    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="notes")
+    buyer = models.ForeignKey(
+        Buyer, on_delete=models.CASCADE, related_name="notes", db_constraint=False
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -299,7 +342,9 @@ def buyer_document_path(instance: "BuyerDocument", filename: str) -> str:
 
 
 class BuyerDocument(TenantOwnedModel):
-    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="documents")
+    buyer = models.ForeignKey(
+        Buyer, on_delete=models.CASCADE, related_name="documents", db_constraint=False
+    )
     title = models.CharField(_("title"), max_length=200)
     file = models.FileField(_("file"), upload_to=buyer_document_path)
     content_type = models.CharField(max_length=100)

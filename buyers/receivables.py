@@ -6,7 +6,7 @@ no Django, no database. Selectors turn model rows into `OpenItem`, `SettledItem`
 `Instalment` values and call these functions; converting currencies is the caller's job.
 
 User-facing strings (bucket labels, problem messages) are English message ids marked with the
-local `gettext_noop` so ``makemessages`` extracts them; the caller translates them.
+`gettext_noop` so ``makemessages`` extracts them; the caller translates them.
 """
 
 from __future__ import annotations
@@ -17,17 +17,24 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from creditguard.i18n import gettext_noop
+
 ZERO = Decimal("0")
+CENT = Decimal("0.01")
 ONE_DECIMAL = Decimal("0.1")
 FOUR_DECIMALS = Decimal("0.0001")
 
+# The parameters of the receivables rules. `buyers.ledger` states the same rules for the ORM
+# and for SQL with these values; nothing else defines them.
+OPEN_INVOICE_STATUSES: tuple[str, ...] = ("open", "partially_paid", "disputed")
+DISPUTED_INVOICE_STATUS = "disputed"
+PAID_INVOICE_STATUS = "paid"
+DSO_PERIOD_DAYS = 90  # trailing window of credit sales for `dso`
+DBT_LOOKBACK_DAYS = 365  # invoices paid this many days back count in `days_beyond_terms`
+PAYMENT_PLAN_GRACE_DAYS = 5  # an instalment is missed this many days after its due date
+
 # Django's NON_FIELD_ERRORS value; `form.add_error("__all__", ...)` attaches a form-wide error.
 NON_FIELD = "__all__"
-
-
-def gettext_noop(message: str) -> str:
-    """Return ``message`` unchanged; the name makes ``makemessages`` extract it as a msgid."""
-    return message
 
 
 # --- Aging -----------------------------------------------------------------------------------
@@ -69,6 +76,34 @@ class SettledItem:
     due_date: date
     paid_date: date
     amount: Decimal
+
+
+def to_base(amount: Decimal, factor: Decimal) -> Decimal:
+    """``amount`` times the currency's base-currency ``factor``, rounded to cents (half up).
+
+    Every path converts each invoice on its own and sums the cents, so a buyer's figure is the
+    same whether Python, the ORM or SQL adds it up (the SQL form is ``ROUND(x * factor, 2)``).
+    """
+    return (amount * factor).quantize(CENT, ROUND_HALF_UP)
+
+
+def is_open_invoice(*, status: str, amount: Decimal, paid_amount: Decimal) -> bool:
+    """Open: an open, partly paid or disputed invoice with something still to pay."""
+    return status in OPEN_INVOICE_STATUSES and amount > paid_amount
+
+
+def is_settled_for_dbt(*, status: str, paid_date: date | None, as_of: date) -> bool:
+    """A paid invoice that counts in DBT: settled in the `DBT_LOOKBACK_DAYS` before ``as_of``."""
+    return (
+        status == PAID_INVOICE_STATUS
+        and paid_date is not None
+        and paid_date >= as_of - timedelta(days=DBT_LOOKBACK_DAYS)
+    )
+
+
+def counts_as_credit_sale(*, issue_date: date, as_of: date) -> bool:
+    """Invoiced in the trailing `DSO_PERIOD_DAYS` window that `dso` divides by."""
+    return issue_date >= as_of - timedelta(days=DSO_PERIOD_DAYS)
 
 
 def days_past_due(*, due_date: date, as_of: date) -> int:
@@ -129,7 +164,9 @@ def _check_receivables(receivables: Decimal) -> None:
         raise ValueError("receivables cannot be negative")
 
 
-def dso(*, receivables: Decimal, credit_sales: Decimal, period_days: int = 90) -> Decimal | None:
+def dso(
+    *, receivables: Decimal, credit_sales: Decimal, period_days: int = DSO_PERIOD_DAYS
+) -> Decimal | None:
     """Days sales outstanding, standard ("simple") method over a trailing period.
 
     ``receivables / credit_sales * period_days``, where ``credit_sales`` is what was invoiced
@@ -287,7 +324,7 @@ def _check_plan(instalments: Sequence[Instalment], grace_days: int) -> None:
 
 
 def payment_plan_status(
-    instalments: Sequence[Instalment], *, as_of: date, grace_days: int = 5
+    instalments: Sequence[Instalment], *, as_of: date, grace_days: int = PAYMENT_PLAN_GRACE_DAYS
 ) -> str:
     """Return "completed", "broken" or "kept".
 
@@ -318,7 +355,7 @@ def payment_plan_status(
 
 
 def payment_plan_summary(
-    instalments: Sequence[Instalment], *, as_of: date, grace_days: int = 5
+    instalments: Sequence[Instalment], *, as_of: date, grace_days: int = PAYMENT_PLAN_GRACE_DAYS
 ) -> PaymentPlanSummary:
     """Totals, the next instalment to pay and the status (see `payment_plan_status`).
 

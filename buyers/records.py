@@ -29,6 +29,7 @@ tens of milliseconds.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,12 +39,14 @@ from functools import lru_cache
 from typing import Any
 
 import pycountry
+from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from creditguard.reference.models import Country
 from creditguard.reference.nace import section_of
 
-from .models import Buyer, Invoice
+from .models import Buyer, FinancialStatement, Invoice
 from .receivables import NON_FIELD, financial_statement_problems, invoice_status
 
 KINDS: tuple[str, ...] = ("buyers", "invoices", "payments", "financial_statements")
@@ -293,7 +296,10 @@ PAYMENT_FIELDS: list[FieldSpec] = [
     ("allocations", lambda value: value, ()),  # checked in _check_payment
 ]
 
-STATEMENT_AMOUNTS: tuple[str, ...] = (
+# The one list of a financial statement's figures (amounts in the statement's currency), in the
+# order every form, API shape, import, export and the bulk upsert show them; they all derive
+# from it. Adding a figure touches the model, this tuple and a migration.
+STATEMENT_FIGURES: tuple[str, ...] = (
     "revenue",
     "ebit",
     "net_income",
@@ -310,10 +316,23 @@ STATEMENT_FIELDS: list[FieldSpec] = [
     ("period_end", _date, REQUIRED),
     ("period_months", _integer(1, 24), 12),
     ("currency", _currency, REQUIRED),
-    *((name, _decimal, REQUIRED) for name in STATEMENT_AMOUNTS),
+    *((name, _decimal, REQUIRED) for name in STATEMENT_FIGURES),
     ("audited", _boolean, False),
     ("source", _text(60), ""),
 ]
+# The figures of the income statement; the others are balance sheet figures.
+INCOME_STATEMENT_FIGURES: frozenset[str] = frozenset({"revenue", "ebit", "net_income"})
+# The statement's own fields, as the model, the API output and the audit trail name them.
+STATEMENT_COLUMNS: tuple[str, ...] = tuple(
+    name for name, _clean, _default in STATEMENT_FIELDS if name != "buyer_erp_reference"
+)
+# (figure, label): the labels are the model fields' names, capitalised (translated lazily).
+STATEMENT_FIGURE_LABELS: tuple[tuple[str, str], ...] = tuple(
+    (name, capfirst(FinancialStatement._meta.get_field(name).verbose_name))
+    for name in STATEMENT_FIGURES
+)
+# The figures the plausibility checks look at (all of them today; a new one need not be).
+_CHECKED_FIGURES = tuple(inspect.signature(financial_statement_problems).parameters)
 
 
 # --- Whole-record checks: record -> [(field, message)] ------------------------------------------
@@ -401,7 +420,7 @@ def _check_payment(record: dict) -> list[tuple[str, str]]:
 
 
 def _check_statement(record: dict) -> list[tuple[str, str]]:
-    problems = financial_statement_problems(**{name: record[name] for name in STATEMENT_AMOUNTS})
+    problems = financial_statement_problems(**{name: record[name] for name in _CHECKED_FIGURES})
     return [
         (
             NON_FIELD_ERRORS if problem.field == NON_FIELD else problem.field,
@@ -508,3 +527,60 @@ def parse_records_indexed(
         records.append(record)
         indexes.append(index)
     return records, indexes, errors
+
+
+# --- One record: the single-object edges (API views, pages) -------------------------------------
+
+
+def parse_record(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """One record through the same rules as a batch, for an API body or a page's form.
+
+    The cleaned record, or a ValidationError keyed by field (an API answers it as a 400 with
+    field errors, a page puts each message on its field).
+    """
+    cleaned, errors = parse_records(kind, [data])
+    if errors:
+        messages: dict[str, list[str]] = {}
+        for error in errors:
+            messages.setdefault(error.field, []).append(error.message)
+        raise ValidationError(messages)
+    return cleaned[0]
+
+
+def buyer_record(buyer: Buyer) -> dict[str, Any]:
+    """The buyer as `parse_record("buyers", ...)` reads it: the base of a partial update."""
+    return {
+        "erp_reference": buyer.erp_reference,
+        "legal_name": buyer.legal_name,
+        "registration_number": buyer.registration_number,
+        "vat_number": buyer.vat_number,
+        "lei": buyer.lei,
+        "country": buyer.country_id,
+        "city": buyer.city,
+        "address": buyer.address,
+        "nace_code": buyer.nace_code,
+        "parent_erp_reference": buyer.parent.erp_reference if buyer.parent_id else "",
+        "currency": buyer.currency,
+        "payment_terms_days": buyer.payment_terms_days,
+        "status": buyer.status,
+    }
+
+
+def statement_record(statement: FinancialStatement) -> dict[str, Any]:
+    """The statement as `parse_record("financial_statements", ...)` reads it."""
+    return {
+        "buyer_erp_reference": statement.buyer.erp_reference,
+        **{name: getattr(statement, name) for name in STATEMENT_COLUMNS},
+    }
+
+
+def invoice_record(invoice: Invoice) -> dict[str, Any]:
+    """The invoice as `parse_record("invoices", ...)` reads it."""
+    return {
+        "buyer_erp_reference": invoice.buyer.erp_reference,
+        **{
+            name: getattr(invoice, name)
+            for name, _clean, _default in INVOICE_FIELDS
+            if name != "buyer_erp_reference"
+        },
+    }

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 
-from creditguard.reference.fx import CENT, MissingRate, convert
-from creditguard.reference.selectors import fx_factor, fx_rates_on
+from creditguard.dates import today
+from creditguard.reference.fx import CENT
+from creditguard.reference.selectors import fx_rates_on
 from creditguard.tenancy.models import Tenant
 
-from . import receivables
+from . import ledger, receivables
+from .ledger import OPEN_STATUSES
 from .models import Buyer, Dispute, FinancialStatement, Invoice, PaymentPlan
+from .receivables import DBT_LOOKBACK_DAYS, DSO_PERIOD_DAYS
 
-OPEN_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID, Invoice.Status.DISPUTED)
-DSO_PERIOD_DAYS = 90
-DBT_LOOKBACK_DAYS = 365
+__all__ = ["DBT_LOOKBACK_DAYS", "DSO_PERIOD_DAYS", "OPEN_STATUSES"]  # re-exported rule names
 ZERO = Decimal("0")
 BUYER_ORDERINGS = {
     "name": "legal_name",
@@ -35,27 +34,12 @@ BUYER_ORDERINGS = {
 }
 
 
-def today() -> date:
-    return timezone.localdate()
-
-
 def buyers_with_exposure(*, tenant: Tenant, as_of: date | None = None) -> QuerySet[Buyer]:
     """Buyers annotated with exposure, overdue amount and open invoice count (base currency)."""
     as_of = as_of or today()
-    factor = fx_factor(
-        fx_rates_on(as_of), to_currency=tenant.base_currency, currency_field="invoices__currency"
-    )
-    outstanding = (F("invoices__amount") - F("invoices__paid_amount")) * factor
-    is_open = Q(invoices__status__in=OPEN_STATUSES)
-    money = DecimalField(max_digits=24, decimal_places=2)
+    factors = ledger.base_factors(fx_rates_on(as_of), base=tenant.base_currency)
     return Buyer.objects.select_related("country").annotate(
-        exposure=Coalesce(Sum(outstanding, filter=is_open), Value(ZERO), output_field=money),
-        overdue=Coalesce(
-            Sum(outstanding, filter=is_open & Q(invoices__due_date__lt=as_of)),
-            Value(ZERO),
-            output_field=money,
-        ),
-        open_invoices=Count("invoices", filter=is_open),
+        **ledger.receivables_annotations(factors=factors, as_of=as_of)
     )
 
 
@@ -117,54 +101,16 @@ class CreditFile:
     unconverted_currencies: set[str] = field(default_factory=set)
 
 
-def _to_base(amount: Decimal, currency: str, base: str, rates: dict[str, Decimal]) -> Decimal:
-    return convert(amount, from_currency=currency, to_currency=base, units_per_eur=rates)
-
-
 def buyer_credit_file(*, tenant: Tenant, buyer: Buyer, as_of: date | None = None) -> CreditFile:
     as_of = as_of or today()
     base = tenant.base_currency
-    rates = fx_rates_on(as_of)
-    unconverted: set[str] = set()
-
-    open_items: list[receivables.OpenItem] = []
-    for due_date, amount, paid, currency, status in Invoice.objects.filter(
-        buyer=buyer, status__in=OPEN_STATUSES
-    ).values_list("due_date", "amount", "paid_amount", "currency", "status"):
-        try:
-            outstanding = _to_base(amount - paid, currency, base, rates)
-        except MissingRate:
-            unconverted.add(currency)
-            continue
-        open_items.append(
-            receivables.OpenItem(
-                due_date=due_date,
-                outstanding=outstanding,
-                disputed=status == Invoice.Status.DISPUTED,
-            )
-        )
-
-    settled: list[receivables.SettledItem] = []
-    for issue_date, due_date, paid_date, amount, currency in Invoice.objects.filter(
-        buyer=buyer,
-        status=Invoice.Status.PAID,
-        paid_date__gte=as_of - timedelta(days=DBT_LOOKBACK_DAYS),
-    ).values_list("issue_date", "due_date", "paid_date", "amount", "currency"):
-        if currency in rates:
-            settled.append(
-                receivables.SettledItem(
-                    issue_date=issue_date,
-                    due_date=due_date,
-                    paid_date=paid_date,
-                    amount=_to_base(amount, currency, base, rates),
-                )
-            )
-
+    factors = ledger.base_factors(fx_rates_on(as_of), base=base)
+    invoices = Invoice.objects.filter(buyer=buyer)
+    open_items = ledger.open_items(invoices, factors=factors)
+    settled = ledger.settled_items(invoices, factors=factors, as_of=as_of)
     exposure = receivables.exposure(open_items)
-    disputed = _open_disputes(buyer=buyer, base=base, rates=rates)
-    sales = _invoiced_sales(
-        buyer=buyer, since=as_of - timedelta(days=DSO_PERIOD_DAYS), base=base, rates=rates
-    )
+    disputed = _open_disputes(buyer=buyer, factors=factors)
+    sales = ledger.credit_sales(invoices, factors=factors, as_of=as_of).get(buyer.pk, ZERO)
     statements = [
         StatementView(
             statement=statement,
@@ -184,18 +130,7 @@ def buyer_credit_file(*, tenant: Tenant, buyer: Buyer, as_of: date | None = None
     plans = [
         PlanView(
             plan=plan,
-            summary=receivables.payment_plan_summary(
-                [
-                    receivables.Instalment(
-                        due_date=i.due_date,
-                        amount=i.amount,
-                        paid_amount=i.paid_amount,
-                        paid_date=i.paid_date,
-                    )
-                    for i in plan.instalments.all()
-                ],
-                as_of=as_of,
-            ),
+            summary=receivables.payment_plan_summary(ledger.plan_instalments(plan), as_of=as_of),
         )
         for plan in buyer.payment_plans.prefetch_related("instalments")
     ]
@@ -216,7 +151,7 @@ def buyer_credit_file(*, tenant: Tenant, buyer: Buyer, as_of: date | None = None
         overdue=receivables.overdue_amount(open_items, as_of=as_of),
         disputed=disputed,
         aging=receivables.aging(open_items, as_of=as_of),
-        dso=receivables.dso(receivables=exposure, credit_sales=sales, period_days=DSO_PERIOD_DAYS),
+        dso=receivables.dso(receivables=exposure, credit_sales=sales),
         days_beyond_terms=receivables.days_beyond_terms(
             settled=settled, open_items=open_items, as_of=as_of
         ),
@@ -224,15 +159,15 @@ def buyer_credit_file(*, tenant: Tenant, buyer: Buyer, as_of: date | None = None
         payment_plans=plans,
         group_members=members,
         group_exposure=group_exposure.quantize(CENT),
-        unconverted_currencies=unconverted,
+        unconverted_currencies=ledger.unconverted_currencies(invoices, factors=factors),
     )
 
 
-def _open_disputes(*, buyer: Buyer | None, base: str, rates: dict[str, Decimal]) -> Decimal:
+def _open_disputes(*, buyer: Buyer | None, factors: dict[str, Decimal]) -> Decimal:
     """What is in dispute: the open disputes' amounts (capped at what the invoice still owes);
     an invoice the ERP marked disputed without a dispute record counts in full."""
     disputes = Dispute.objects.filter(status=Dispute.Status.OPEN)
-    invoices = Invoice.objects.filter(status=Invoice.Status.DISPUTED)
+    invoices = Invoice.objects.filter(ledger.open_q() & ledger.disputed_q())
     if buyer is not None:
         disputes, invoices = disputes.filter(buyer=buyer), invoices.filter(buyer=buyer)
     per_invoice = (
@@ -245,27 +180,14 @@ def _open_disputes(*, buyer: Buyer | None, base: str, rates: dict[str, Decimal])
     for amount, paid, currency, disputed in invoices.annotate(
         disputed=Subquery(per_invoice)
     ).values_list("amount", "paid_amount", "currency", "disputed"):
-        if currency in rates:
+        if currency in factors:
             outstanding = amount - paid
-            total += _to_base(min(disputed or outstanding, outstanding), currency, base, rates)
-    for row in (
-        disputes.filter(invoice__isnull=True).values("currency").annotate(total=Sum("amount"))
-    ):
-        if row["currency"] in rates:
-            total += _to_base(row["total"], row["currency"], base, rates)
-    return total
-
-
-def _invoiced_sales(
-    *, buyer: Buyer | None, since: date, base: str, rates: dict[str, Decimal]
-) -> Decimal:
-    invoices = Invoice.objects.filter(issue_date__gte=since)
-    if buyer is not None:
-        invoices = invoices.filter(buyer=buyer)
-    total = ZERO
-    for row in invoices.values("currency").annotate(total=Sum("amount")):
-        if row["currency"] in rates:
-            total += _to_base(row["total"], row["currency"], base, rates)
+            total += receivables.to_base(
+                min(disputed or outstanding, outstanding), factors[currency]
+            )
+    for currency, amount in disputes.filter(invoice__isnull=True).values_list("currency", "amount"):
+        if currency in factors:
+            total += receivables.to_base(amount, factors[currency])
     return total
 
 
@@ -301,39 +223,34 @@ class PortfolioSummary:
 
 
 def portfolio_summary(*, tenant: Tenant, as_of: date | None = None) -> PortfolioSummary:
-    """Aging and exposure over every open invoice: one grouped query, converted in Python."""
+    """Aging and exposure over every open invoice: one grouped query in base currency."""
     as_of = as_of or today()
-    base = tenant.base_currency
-    rates = fx_rates_on(as_of)
+    factors = ledger.base_factors(fx_rates_on(as_of), base=tenant.base_currency)
     aging = dict.fromkeys(receivables.AGING_BUCKET_KEYS, ZERO)
     by_country: dict[str, Decimal] = {}
     rows = (
-        Invoice.objects.filter(status__in=OPEN_STATUSES)
-        .values("currency", "due_date", "buyer__country_id")
-        .annotate(outstanding=Sum(F("amount") - F("paid_amount")))
+        ledger.open_invoices()
+        .values(bucket=ledger.aging_bucket(as_of=as_of), country=F("buyer__country_id"))
+        .annotate(outstanding=Sum(ledger.outstanding_in_base(factors)))
+        .values_list("bucket", "country", "outstanding")
     )
-    for row in rows:
-        if row["currency"] not in rates:
+    for bucket, country, outstanding in rows:
+        if outstanding is None:
             continue
-        amount = _to_base(row["outstanding"], row["currency"], base, rates)
-        bucket = receivables.aging_bucket(
-            receivables.days_past_due(due_date=row["due_date"], as_of=as_of)
-        )
-        aging[bucket] += amount
-        country = row["buyer__country_id"]
-        by_country[country] = by_country.get(country, ZERO) + amount
+        aging[bucket] += outstanding
+        by_country[country] = by_country.get(country, ZERO) + outstanding
     exposure = sum(aging.values(), ZERO)
-    sales = _invoiced_sales(
-        buyer=None, since=as_of - timedelta(days=DSO_PERIOD_DAYS), base=base, rates=rates
+    sales = sum(
+        ledger.credit_sales(Invoice.objects.all(), factors=factors, as_of=as_of).values(), ZERO
     )
     return PortfolioSummary(
-        currency=base,
+        currency=tenant.base_currency,
         as_of=as_of,
         buyer_count=Buyer.objects.count(),
         exposure=exposure,
         overdue=exposure - aging["current"],
-        disputed=_open_disputes(buyer=None, base=base, rates=rates),
+        disputed=_open_disputes(buyer=None, factors=factors),
         aging=aging,
-        dso=receivables.dso(receivables=exposure, credit_sales=sales, period_days=DSO_PERIOD_DAYS),
+        dso=receivables.dso(receivables=exposure, credit_sales=sales),
         top_countries=sorted(by_country.items(), key=lambda item: item[1], reverse=True)[:8],
     )

@@ -1,8 +1,10 @@
 """Writes to the buyer credit file, one object at a time (UI forms and the REST API).
 
-Field validation is shared with bulk imports: every record goes through
-`buyers.records.parse_records`, so a rule is written once. Bulk writes live in `buyers.bulk`.
-Each service runs in a transaction and writes one audit record.
+One input contract: the edge (API view, page) cleans a buyer, statement, invoice or payment
+with `buyers.records.parse_record`, the rules of bulk imports, and these services take the
+cleaned record and trust it; they check only what needs the database (references, unique
+keys, a parent chain, outstanding amounts). Bulk writes live in `buyers.bulk`. Each service
+runs in a transaction and writes one audit record.
 """
 
 from __future__ import annotations
@@ -19,11 +21,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from creditguard.audit.services import audit_record, snapshot
+from creditguard.audit.services import audit_changes, audit_record, snapshot
 from creditguard.tenancy.models import Tenant
-from monitoring.events import buyer_risk_changed
 
-from . import receivables
+from . import ledger, receivables
 from .models import (
     Buyer,
     BuyerDocument,
@@ -36,7 +37,8 @@ from .models import (
     PaymentAllocation,
     PaymentPlan,
 )
-from .records import parse_records
+from .records import STATEMENT_COLUMNS
+from .signals import buyer_risk_changed
 
 if TYPE_CHECKING:
     from creditguard.audit.services import Actor
@@ -57,22 +59,7 @@ BUYER_FIELDS = [
     "payment_terms_days",
     "status",
 ]
-STATEMENT_FIELDS = [
-    "period_end",
-    "period_months",
-    "currency",
-    "revenue",
-    "ebit",
-    "net_income",
-    "total_assets",
-    "current_assets",
-    "current_liabilities",
-    "total_liabilities",
-    "retained_earnings",
-    "equity",
-    "audited",
-    "source",
-]
+STATEMENT_FIELDS = list(STATEMENT_COLUMNS)
 INVOICE_FIELDS = [
     "erp_reference",
     "number",
@@ -96,17 +83,6 @@ DOCUMENT_CONTENT_TYPES = {
 }
 
 
-def _validated(kind: str, record: Mapping[str, Any]) -> dict[str, Any]:
-    """One record through the shared rules; errors become a field-keyed ValidationError."""
-    cleaned, errors = parse_records(kind, [record])
-    if errors:
-        messages: dict[str, list[str]] = {}
-        for error in errors:
-            messages.setdefault(error.field, []).append(error.message)
-        raise ValidationError(messages)
-    return cleaned[0]
-
-
 def buyer_by_reference(erp_reference: str, *, field: str = "buyer_erp_reference") -> Buyer:
     buyer = Buyer.objects.filter(erp_reference=erp_reference).first()
     if buyer is None:
@@ -125,8 +101,8 @@ def _unique_reference(model: type, erp_reference: str, *, exclude_pk: int | None
 # --- Buyers ----------------------------------------------------------------------------------
 
 
-def _buyer_values(data: Mapping[str, Any], *, instance: Buyer | None) -> dict[str, Any]:
-    cleaned = _validated("buyers", data)
+def _buyer_values(record: Mapping[str, Any], *, instance: Buyer | None) -> dict[str, Any]:
+    cleaned = dict(record)
     parent_reference = cleaned.pop("parent_erp_reference", "") or ""
     parent = None
     if parent_reference:
@@ -147,28 +123,10 @@ def _ancestors(buyer: Buyer) -> list[Buyer]:
     return chain
 
 
-def buyer_as_record(buyer: Buyer) -> dict[str, Any]:
-    """The buyer in the shape `parse_records("buyers", ...)` reads (for partial updates)."""
-    return {
-        "erp_reference": buyer.erp_reference,
-        "legal_name": buyer.legal_name,
-        "registration_number": buyer.registration_number,
-        "vat_number": buyer.vat_number,
-        "lei": buyer.lei,
-        "country": buyer.country_id,
-        "city": buyer.city,
-        "address": buyer.address,
-        "nace_code": buyer.nace_code,
-        "parent_erp_reference": buyer.parent.erp_reference if buyer.parent_id else "",
-        "currency": buyer.currency,
-        "payment_terms_days": buyer.payment_terms_days,
-        "status": buyer.status,
-    }
-
-
 @transaction.atomic
-def buyer_create(*, tenant: Tenant, actor: Actor, data: Mapping[str, Any]) -> Buyer:
-    values = _buyer_values(data, instance=None)
+def buyer_create(*, tenant: Tenant, actor: Actor, record: Mapping[str, Any]) -> Buyer:
+    """Create a buyer from a record cleaned by `records.parse_record("buyers", ...)`."""
+    values = _buyer_values(record, instance=None)
     _unique_reference(Buyer, values["erp_reference"])
     buyer = Buyer.objects.create(tenant=tenant, **values)
     audit_record(
@@ -182,39 +140,33 @@ def buyer_create(*, tenant: Tenant, actor: Actor, data: Mapping[str, Any]) -> Bu
 
 
 @transaction.atomic
-def buyer_update(*, tenant: Tenant, actor: Actor, buyer: Buyer, data: Mapping[str, Any]) -> Buyer:
-    """Apply `data` (all or some fields) to the buyer."""
+def buyer_update(*, tenant: Tenant, actor: Actor, buyer: Buyer, record: Mapping[str, Any]) -> Buyer:
+    """Give the buyer the cleaned `record` (a partial update starts from `buyer_record`)."""
     before = snapshot(buyer, BUYER_FIELDS)
-    values = _buyer_values({**buyer_as_record(buyer), **data}, instance=buyer)
+    values = _buyer_values(record, instance=buyer)
     _unique_reference(Buyer, values["erp_reference"], exclude_pk=buyer.pk)
     for name, value in values.items():
         setattr(buyer, name, value)
     buyer.save()
     after = snapshot(buyer, BUYER_FIELDS)
     if after["status"] != before["status"]:
-        buyer_risk_changed(tenant_id=tenant.pk, buyer_ids=[buyer.pk], reason="status")
-    if after != before:
-        audit_record(
-            tenant=tenant,
-            actor=actor,
-            action="buyer.update",
-            obj=buyer,
-            before={k: v for k, v in before.items() if after[k] != v},
-            after={k: v for k, v in after.items() if before[k] != v},
+        buyer_risk_changed.send(
+            sender=Buyer, tenant_id=tenant.pk, buyer_ids=[buyer.pk], reason="status"
         )
+    audit_changes(
+        tenant=tenant, actor=actor, action="buyer.update", obj=buyer, before=before, after=after
+    )
     return buyer
 
 
 @transaction.atomic
-def buyer_upsert(
-    *, tenant: Tenant, actor: Actor, erp_reference: str, data: Mapping[str, Any]
-) -> tuple[Buyer, bool]:
-    """Create or update the buyer with this ERP reference; returns (buyer, created)."""
-    record = {**data, "erp_reference": erp_reference}
-    buyer = Buyer.objects.filter(erp_reference=erp_reference).select_for_update().first()
+def buyer_upsert(*, tenant: Tenant, actor: Actor, record: Mapping[str, Any]) -> tuple[Buyer, bool]:
+    """Create or update the buyer with the cleaned `record`'s ERP reference; returns (buyer,
+    created)."""
+    buyer = Buyer.objects.filter(erp_reference=record["erp_reference"]).select_for_update().first()
     if buyer is None:
-        return buyer_create(tenant=tenant, actor=actor, data=record), True
-    return buyer_update(tenant=tenant, actor=actor, buyer=buyer, data=record), False
+        return buyer_create(tenant=tenant, actor=actor, record=record), True
+    return buyer_update(tenant=tenant, actor=actor, buyer=buyer, record=record), False
 
 
 @transaction.atomic
@@ -244,15 +196,13 @@ def statement_save(
     tenant: Tenant,
     actor: Actor,
     buyer: Buyer,
-    data: Mapping[str, Any],
+    record: Mapping[str, Any],
     statement: FinancialStatement | None = None,
 ) -> FinancialStatement:
-    """Create the statement for a period, or replace the figures of `statement`."""
+    """Create the statement for a period, or replace the figures of `statement`, from a record
+    cleaned by `records.parse_record("financial_statements", ...)`."""
     current = snapshot(statement, STATEMENT_FIELDS) if statement else {}
-    values = _validated(
-        "financial_statements", {**current, **data, "buyer_erp_reference": buyer.erp_reference}
-    )
-    values.pop("buyer_erp_reference", None)
+    values = {name: record[name] for name in STATEMENT_FIELDS}
     clash = FinancialStatement.objects.filter(buyer=buyer, period_end=values["period_end"])
     if statement is not None:
         clash = clash.exclude(pk=statement.pk)
@@ -263,7 +213,9 @@ def statement_save(
     for name, value in values.items():
         setattr(statement, name, value)
     statement.save()
-    buyer_risk_changed(tenant_id=tenant.pk, buyer_ids=[buyer.pk], reason="statement")
+    buyer_risk_changed.send(
+        sender=Buyer, tenant_id=tenant.pk, buyer_ids=[buyer.pk], reason="statement"
+    )
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -280,16 +232,13 @@ def statement_save(
 
 @transaction.atomic
 def invoice_save(
-    *, tenant: Tenant, actor: Actor, data: Mapping[str, Any], invoice: Invoice | None = None
+    *, tenant: Tenant, actor: Actor, record: Mapping[str, Any], invoice: Invoice | None = None
 ) -> Invoice:
-    current: dict[str, Any] = {}
-    if invoice is not None:
-        current = {
-            **snapshot(invoice, INVOICE_FIELDS),
-            "buyer_erp_reference": invoice.buyer.erp_reference,
-        }
-    values = _validated("invoices", {**current, **data})
-    buyer = buyer_by_reference(values.pop("buyer_erp_reference"))
+    """Create an invoice, or replace `invoice`'s fields, from a record cleaned by
+    `records.parse_record("invoices", ...)`."""
+    current = snapshot(invoice, INVOICE_FIELDS) if invoice is not None else {}
+    values = {name: record[name] for name in INVOICE_FIELDS}
+    buyer = buyer_by_reference(record["buyer_erp_reference"])
     _unique_reference(Invoice, values["erp_reference"], exclude_pk=invoice.pk if invoice else None)
     if invoice is None:
         invoice = Invoice(tenant=tenant)
@@ -302,7 +251,7 @@ def invoice_save(
         actor=actor,
         action="invoice.update" if current else "invoice.create",
         obj=invoice,
-        before={k: v for k, v in current.items() if k != "buyer_erp_reference"} or None,
+        before=current or None,
         after=snapshot(invoice, INVOICE_FIELDS),
     )
     return invoice
@@ -323,9 +272,10 @@ def _refresh_invoice_status(invoice: Invoice) -> None:
 
 
 @transaction.atomic
-def payment_record(*, tenant: Tenant, actor: Actor, data: Mapping[str, Any]) -> Payment:
-    """Record a payment and allocate it to invoices: paid amounts, paid dates and statuses follow."""
-    values = _validated("payments", data)
+def payment_record(*, tenant: Tenant, actor: Actor, record: Mapping[str, Any]) -> Payment:
+    """Record a payment (cleaned by `records.parse_record("payments", ...)`) and allocate it to
+    invoices: paid amounts, paid dates and statuses follow."""
+    values = dict(record)
     buyer = buyer_by_reference(values.pop("buyer_erp_reference"))
     allocations = values.pop("allocations", [])
     _unique_reference(Payment, values["erp_reference"])
@@ -458,23 +408,17 @@ def dispute_resolve(
 
 
 def _plan_refresh_status(plan: PaymentPlan, *, as_of: date) -> None:
+    # Every reader derives the status from the instalments (`buyers.ledger`); the stored
+    # column is a snapshot of the last write, read by nothing.
     previous = plan.status
-    plan.status = receivables.payment_plan_status(
-        [
-            receivables.Instalment(
-                due_date=i.due_date,
-                amount=i.amount,
-                paid_amount=i.paid_amount,
-                paid_date=i.paid_date,
-            )
-            for i in plan.instalments.all()
-        ],
-        as_of=as_of,
-    )
+    plan.status = ledger.plan_status_of(plan, as_of=as_of)
     plan.save(update_fields=["status"])
     if plan.status == PaymentPlan.Status.BROKEN and previous != plan.status:
-        buyer_risk_changed(
-            tenant_id=plan.tenant_id, buyer_ids=[plan.buyer_id], reason="payment_plan"
+        buyer_risk_changed.send(
+            sender=Buyer,
+            tenant_id=plan.tenant_id,
+            buyer_ids=[plan.buyer_id],
+            reason="payment_plan",
         )
 
 
@@ -557,19 +501,6 @@ def instalment_record_payment(
         after=snapshot(instalment, ["paid_amount", "paid_date"]),
     )
     return instalment
-
-
-def payment_plans_refresh(*, as_of: date) -> int:
-    """Re-derive every active plan's status (a missed instalment breaks a plan over time)."""
-    plans = PaymentPlan.objects.exclude(status=PaymentPlan.Status.COMPLETED).prefetch_related(
-        "instalments"
-    )
-    changed = 0
-    for plan in plans:
-        previous = plan.status
-        _plan_refresh_status(plan, as_of=as_of)
-        changed += plan.status != previous
-    return changed
 
 
 # --- Notes and documents ---------------------------------------------------------------------

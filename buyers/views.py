@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -28,9 +27,9 @@ from creditguard.accounts.roles import Permission
 from creditguard.reference.models import Country
 from creditguard.reference.nace import SECTIONS, section_name
 from creditguard.web.decorators import tenant_view
-from monitoring.selectors import buyer_risk_context
 
 from . import receivables, selectors, services
+from .charts import aging_bars
 from .forms import (
     BuyerFilterForm,
     BuyerForm,
@@ -44,31 +43,13 @@ from .forms import (
     new_reference,
 )
 from .models import Buyer, BuyerDocument, Dispute, Instalment
+from .records import STATEMENT_FIGURE_LABELS, buyer_record, parse_record
+from .signals import buyer_file_panel_context
 
 PAGE_SIZE = 50
 # Columns the list sorts by, and the direction a first click sorts in: names A→Z, amounts and
 # dates largest/newest first (what a credit team looks for).
 SORT_COLUMNS = {"name": "", "country": "", "exposure": "-", "overdue": "-", "updated": "-"}
-# Aging buckets from green (current) to dark red (over 180 days).
-AGING_COLOURS = {
-    "current": "#16a34a",
-    "1_30": "#84cc16",
-    "31_60": "#eab308",
-    "61_90": "#f97316",
-    "91_180": "#dc2626",
-    "over_180": "#7f1d1d",
-}
-STATEMENT_FIGURES = [
-    ("revenue", gettext_lazy("Revenue")),
-    ("ebit", gettext_lazy("EBIT")),
-    ("net_income", gettext_lazy("Net income")),
-    ("total_assets", gettext_lazy("Total assets")),
-    ("current_assets", gettext_lazy("Current assets")),
-    ("current_liabilities", gettext_lazy("Current liabilities")),
-    ("total_liabilities", gettext_lazy("Total liabilities")),
-    ("retained_earnings", gettext_lazy("Retained earnings")),
-    ("equity", gettext_lazy("Equity")),
-]
 # (ratio key from `receivables.financial_ratios`, label, "times" or "percent")
 STATEMENT_RATIOS = [
     ("current_ratio", gettext_lazy("Current ratio"), "times"),
@@ -87,14 +68,6 @@ BUYER_FIELD_ALIASES = {"country_id": "country", "parent_id": "parent_erp_referen
 
 
 # --- Helpers ---------------------------------------------------------------------------------
-
-
-def aging_bars(aging: Mapping[str, Decimal]) -> list[tuple[str, Decimal, str]]:
-    """(label, amount, colour) per aging bucket, for `web/_bar_chart.html`."""
-    return [
-        (_(bucket.label), aging.get(bucket.key, Decimal(0)), AGING_COLOURS[bucket.key])
-        for bucket in receivables.AGING_BUCKETS
-    ]
 
 
 def _buyer_or_404(buyer_id: int) -> Buyer:
@@ -218,18 +191,19 @@ def _buyer_form_page(request: HttpRequest, buyer: Buyer | None) -> HttpResponse:
             "status": Buyer.Status.ACTIVE,
         }
     else:
-        initial = services.buyer_as_record(buyer)
+        initial = buyer_record(buyer)
     form = BuyerForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
+            record = parse_record("buyers", form.cleaned_data)
             if buyer is None:
                 buyer = services.buyer_create(
-                    tenant=request.tenant, actor=request.user, data=form.cleaned_data
+                    tenant=request.tenant, actor=request.user, record=record
                 )
                 message = _("%(buyer)s was created.")
             else:
                 buyer = services.buyer_update(
-                    tenant=request.tenant, actor=request.user, buyer=buyer, data=form.cleaned_data
+                    tenant=request.tenant, actor=request.user, buyer=buyer, record=record
                 )
                 message = _("%(buyer)s was saved.")
         except ValidationError as error:
@@ -261,7 +235,7 @@ def _statement_table(statements: list[selectors.StatementView]) -> dict[str, lis
             "label": label,
             "values": [getattr(view.statement, name) for view in statements],
         }
-        for name, label in STATEMENT_FIGURES
+        for name, label in STATEMENT_FIGURE_LABELS
     ]
     ratios = [
         {
@@ -319,7 +293,7 @@ def buyer_detail(request: HttpRequest, buyer_id: int) -> HttpResponse:
             "note_form": NoteForm() if can_edit else None,
             "document_form": DocumentForm() if can_edit else None,
             "instalment_form": InstalmentPaymentForm() if can_edit else None,
-            **buyer_risk_context(tenant=request.tenant, buyer=buyer),
+            **buyer_file_panel_context(tenant=request.tenant, buyer=buyer),
         },
     )
 
@@ -335,8 +309,12 @@ def statement_create(request: HttpRequest, buyer_id: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
+            changes = {**form.cleaned_data, "buyer_erp_reference": buyer.erp_reference}
             statement = services.statement_save(
-                tenant=request.tenant, actor=request.user, buyer=buyer, data=form.cleaned_data
+                tenant=request.tenant,
+                actor=request.user,
+                buyer=buyer,
+                record=parse_record("financial_statements", changes),
             )
         except ValidationError as error:
             _add_service_errors(form, error)

@@ -8,7 +8,7 @@ handler404 = "creditguard.web.views.error_404"
 handler500 = "creditguard.web.views.error_500"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", include("portfolio.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("creditguard.api.urls")),

@@ -73,7 +73,14 @@ class LegalEvent(TenantOwnedModel):
         MANAGEMENT_CHANGE = "management_change", _("Management change")
         OTHER = "other", _("Other")
 
-    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="legal_events")
+    # Keys between tenant tables are checked by composite same-tenant keys (migrations).
+    buyer = models.ForeignKey(
+        Buyer,
+        on_delete=models.CASCADE,
+        related_name="legal_events",
+        db_constraint=False,
+        db_index=False,
+    )
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     event_date = models.DateField(_("event date"))
     description = models.TextField(_("description"), blank=True)
@@ -98,7 +105,9 @@ class BuyerScore(TenantOwnedModel):
         EVENT = "event", _("New information")
         MANUAL = "manual", _("Rescore now")
 
-    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="scores")
+    buyer = models.ForeignKey(
+        Buyer, on_delete=models.CASCADE, related_name="scores", db_constraint=False, db_index=False
+    )
     period = models.DateField(_("period"))
     model_version = models.CharField(_("model version"), max_length=20)
     score = models.DecimalField(_("score"), max_digits=5, decimal_places=2)
@@ -194,7 +203,9 @@ class Alert(TenantOwnedModel):
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         RESOLVED = "resolved", _("Resolved")
 
-    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="alerts")
+    buyer = models.ForeignKey(
+        Buyer, on_delete=models.CASCADE, related_name="alerts", db_constraint=False, db_index=False
+    )
     rule = models.CharField(_("rule"), max_length=30, choices=AlertRule.Kind.choices)
     condition_key = models.CharField(
         max_length=120, help_text="Identifies the condition, so an open one is never raised twice."
@@ -261,7 +272,11 @@ class WebhookDelivery(TenantOwnedModel):
         FAILED = "failed", _("Failed")
 
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_constraint=False,
+        db_index=False,
     )
     event_id = models.CharField(max_length=64)
     event_type = models.CharField(max_length=60)

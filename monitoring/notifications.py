@@ -10,12 +10,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import ngettext
 
 from creditguard.accounts.models import Membership
 from creditguard.accounts.roles import ROLE_PERMISSIONS, Permission
 from creditguard.tenancy.models import Tenant
+from creditguard.web.links import absolute_url
 
 from .alerts import alert_title
 from .models import Alert
@@ -35,6 +37,7 @@ SEVERITY_ORDER = [
 class DigestLine:
     alert: Alert
     title: str
+    buyer_url: str
 
 
 def digest_recipients(*, tenant: Tenant) -> list[AbstractBaseUser]:
@@ -87,8 +90,14 @@ def alert_digest_send(*, tenant: Tenant, day: date) -> int:
             "total": len(alerts),
             "counts": [(label, count) for label, count in counts if count],
             "lines": [
-                DigestLine(alert, alert_title(alert)) for alert in ordered[:DIGEST_MAX_ALERTS]
+                DigestLine(
+                    alert,
+                    alert_title(alert),
+                    absolute_url(reverse("buyers:detail", args=[alert.buyer_id])),
+                )
+                for alert in ordered[:DIGEST_MAX_ALERTS]
             ],
+            "alerts_url": absolute_url(reverse("monitoring:alerts")),
             "more": max(len(alerts) - DIGEST_MAX_ALERTS, 0),
         }
         subject = ngettext(

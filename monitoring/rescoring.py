@@ -46,9 +46,11 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from buyers.receivables import AGING_BUCKETS
-from buyers.selectors import DBT_LOOKBACK_DAYS, OPEN_STATUSES
+from buyers import ledger
+from buyers.receivables import AGING_BUCKETS, PAYMENT_PLAN_GRACE_DAYS
 from creditguard.audit.services import audit_record
+from creditguard.dates import today
+from creditguard.queue import enqueue_on_commit
 from creditguard.reference.selectors import fx_rates_on
 from creditguard.tenancy.context import tenant_context
 from creditguard.tenancy.models import Tenant
@@ -77,10 +79,6 @@ OVERDUE_THRESHOLDS_DAYS: tuple[int, ...] = tuple(
 _RUN_LOCK_NAMESPACE = 0x52534352  # "RSCR": first key of the per-run advisory lock
 
 
-def today() -> date:
-    return timezone.localdate()
-
-
 def period_of(day: date) -> date:
     """The scoring period a day belongs to: the first day of its month."""
     return day.replace(day=1)
@@ -89,43 +87,35 @@ def period_of(day: date) -> date:
 # --- Risk inputs, set-based --------------------------------------------------------------------
 
 # One statement for a chunk of buyers. `%(as_of)s` is the evaluation date; amounts are converted
-# to EUR with the rates known on it (`fx`), so shares and weights compare like with like; rows
-# in a currency without a rate are left out, as in `buyers.selectors`. DBT follows
-# `buyers.receivables.days_beyond_terms`: invoices paid in the last 365 days weigh their amount
-# and count max(0, paid − due) days, open ones their outstanding and days past due so far.
-RISK_INPUTS_SQL = """
+# into the tenant's base currency with the rates known on it, each invoice rounded to cents, and
+# rows in a currency without a rate are left out: the receivables rules (open, outstanding,
+# overdue, DBT, payment-plan status) are the SQL fragments of `buyers.ledger`, the same ones the
+# selectors and the alerts use. Money stays numeric; only the ratios the scoring maths needs
+# (DBT, shares of exposure) become float8, after the sums.
+_AS_OF = "%(as_of)s::date"
+_OVER_90_DAYS = "90"  # the over_90_share: more than 90 days past due
+RISK_INPUTS_SQL = f"""
 WITH chunk AS (
     SELECT b.id, b.status, b.country_id, b.nace_section
     FROM buyers_buyer b
     WHERE b.tenant_id = %(tenant_id)s AND b.id = ANY(%(buyer_ids)s)
 ),
-fx (currency, units_per_eur) AS (
-    SELECT * FROM unnest(%(currencies)s::text[], %(units_per_eur)s::float8[])
-),
+{ledger.fx_cte()},
 invoices AS (
     SELECT i.buyer_id,
-           SUM(i.amount - i.paid_amount) FILTER (WHERE i.open) AS exposure,
-           SUM(i.amount - i.paid_amount) FILTER (WHERE i.open AND i.due_date < %(as_of)s)
-               AS overdue,
-           SUM(i.amount - i.paid_amount) FILTER (WHERE i.open AND i.due_date < %(over_90_due)s)
+           SUM({ledger.outstanding_in_base_sql("i")}) FILTER (WHERE {ledger.open_sql("i")})
+               AS exposure,
+           SUM({ledger.outstanding_in_base_sql("i")})
+               FILTER (WHERE {ledger.overdue_sql("i", as_of=_AS_OF)}) AS overdue,
+           SUM({ledger.outstanding_in_base_sql("i")})
+               FILTER (WHERE {ledger.overdue_sql("i", as_of=_AS_OF, beyond_days=_OVER_90_DAYS)})
                AS over_90,
-           SUM(CASE WHEN i.open THEN (i.amount - i.paid_amount)
-                                     * GREATEST(0, %(as_of)s - i.due_date)
-                    ELSE i.amount * GREATEST(0, i.paid_date - i.due_date) END)
-               / NULLIF(SUM(CASE WHEN i.open THEN i.amount - i.paid_amount ELSE i.amount END), 0)
-               AS dbt
-    FROM (
-        SELECT i.buyer_id, i.due_date, i.paid_date,
-               i.amount::float8 / fx.units_per_eur AS amount,
-               i.paid_amount::float8 / fx.units_per_eur AS paid_amount,
-               (i.status = ANY(%(open_statuses)s) AND i.amount > i.paid_amount) AS open
-        FROM buyers_invoice i
-        JOIN fx ON fx.currency = i.currency
-        WHERE i.tenant_id = %(tenant_id)s
-          AND i.buyer_id = ANY(%(buyer_ids)s)
-          AND ((i.status = ANY(%(open_statuses)s) AND i.amount > i.paid_amount)
-               OR (i.status = 'paid' AND i.paid_date >= %(dbt_since)s))
-    ) i
+           {ledger.dbt_sql("i", as_of=_AS_OF)} AS dbt
+    FROM buyers_invoice i
+    JOIN fx ON fx.currency = i.currency
+    WHERE i.tenant_id = %(tenant_id)s
+      AND i.buyer_id = ANY(%(buyer_ids)s)
+      AND ({ledger.open_sql("i")} OR {ledger.settled_for_dbt_sql("i", as_of=_AS_OF)})
     GROUP BY i.buyer_id
 ),
 statements AS (
@@ -138,19 +128,21 @@ statements AS (
     ORDER BY s.buyer_id, s.period_end DESC
 ),
 plans AS (
-    SELECT p.buyer_id, COUNT(*) AS broken
-    FROM buyers_paymentplan p
-    WHERE p.tenant_id = %(tenant_id)s AND p.buyer_id = ANY(%(buyer_ids)s)
-      AND p.status = 'broken'
+    SELECT plan.buyer_id, COUNT(*) AS broken
+    FROM ({
+    ledger.payment_plan_statuses_sql(tenant="%(tenant_id)s", buyers="%(buyer_ids)s", as_of=_AS_OF)
+}) AS plan
+    JOIN buyers_paymentplan p ON p.tenant_id = %(tenant_id)s AND p.id = plan.plan_id
+    WHERE plan.status = 'broken'
       AND (p.agreed_date >= %(plans_since)s
            OR EXISTS (SELECT 1 FROM buyers_instalment n
                       WHERE n.tenant_id = p.tenant_id AND n.plan_id = p.id
                         AND n.due_date >= %(plans_since)s))
-    GROUP BY p.buyer_id
+    GROUP BY plan.buyer_id
 ),
 disputes AS (
     SELECT d.buyer_id,
-           SUM(d.amount::float8 / fx.units_per_eur) FILTER (WHERE d.status = 'open') AS open_amount,
+           SUM(ROUND(d.amount * fx.factor, 2)) FILTER (WHERE d.status = 'open') AS open_amount,
            COUNT(*) FILTER (WHERE d.opened_date > %(disputes_since)s
                               AND d.opened_date <= %(as_of)s) AS opened_recently
     FROM buyers_dispute d
@@ -191,11 +183,11 @@ SELECT chunk.id,
        st.equity::float8,
        (EXTRACT(YEAR FROM age(%(as_of)s, st.period_end)) * 12
         + EXTRACT(MONTH FROM age(%(as_of)s, st.period_end)))::int,
-       ROUND(inv.dbt::numeric, 1)::float8,
-       COALESCE(inv.overdue, 0) / NULLIF(inv.exposure, 0),
-       COALESCE(inv.over_90, 0) / NULLIF(inv.exposure, 0),
+       inv.dbt::float8,
+       (COALESCE(inv.overdue, 0) / NULLIF(inv.exposure, 0))::float8,
+       (COALESCE(inv.over_90, 0) / NULLIF(inv.exposure, 0))::float8,
        COALESCE(pl.broken, 0),
-       COALESCE(d.open_amount, 0) / NULLIF(inv.exposure, 0),
+       (COALESCE(d.open_amount, 0) / NULLIF(inv.exposure, 0))::float8,
        COALESCE(d.opened_recently, 0),
        lg.kinds,
        lg.dates
@@ -208,7 +200,7 @@ LEFT JOIN legal lg ON lg.buyer_id = chunk.id
 LEFT JOIN country_ratings cr ON cr.country_id = chunk.country_id
 LEFT JOIN sector_ratings sr ON sr.nace_section = chunk.nace_section
 ORDER BY chunk.id
-"""
+"""  # noqa: S608  (fragments of buyers.ledger, no input)
 
 _RESULT_COLUMNS = (
     "buyer_id",
@@ -234,15 +226,12 @@ def risk_inputs_params(
     *, tenant_id: int, buyer_ids: Sequence[int], as_of: date, rates: dict[str, Any]
 ) -> dict[str, Any]:
     """The parameters of `RISK_INPUTS_SQL`."""
+    base = Tenant.objects.values_list("base_currency", flat=True).get(pk=tenant_id)
     return {
         "tenant_id": tenant_id,
         "buyer_ids": list(buyer_ids),
         "as_of": as_of,
-        "currencies": list(rates),
-        "units_per_eur": [float(rates[currency]) for currency in rates],
-        "open_statuses": [str(status) for status in OPEN_STATUSES],
-        "over_90_due": as_of - timedelta(days=90),
-        "dbt_since": as_of - timedelta(days=DBT_LOOKBACK_DAYS),
+        **ledger.fx_params(rates, base=base),
         "plans_since": as_of - timedelta(days=BROKEN_PLAN_WINDOW_DAYS),
         "disputes_since": as_of - timedelta(days=DISPUTE_WINDOW_DAYS),
         "legal_since": as_of - timedelta(days=LEGAL_EVENT_WINDOW_DAYS),
@@ -603,39 +592,34 @@ def rescore_run_execute(
 
 
 def _enqueue_run(run: RescoreRun) -> None:
-    from .tasks import rescore_run
-
-    run_id, tenant_id = run.pk, run.tenant_id
-    transaction.on_commit(lambda: rescore_run.delay(run_id, tenant_id=tenant_id))
+    enqueue_on_commit("monitoring.rescore_run", run.pk, tenant_id=run.tenant_id)
 
 
-def monthly_runs_start(*, period: date | None = None) -> list[int]:
-    """Beat, on the 1st: one monthly run per active tenant for ``period`` (default: this
-    month), enqueued after commit. A tenant that already has the period's monthly run gets it
-    enqueued again unless it succeeded (a repeat resumes, see `rescore_run_execute`)."""
-    period = period_of(period or today())
-    run_ids = []
-    for tenant in Tenant.objects.filter(is_active=True).order_by("pk"):
-        with tenant_context(tenant):
-            # Two beats (or a redelivered beat task) must not create two runs for a period.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(%s, %s)",
-                    [_RUN_LOCK_NAMESPACE + 1, tenant.pk & 0x7FFFFFFF],
-                )
-            run = (
-                RescoreRun.objects.filter(period=period, trigger=BuyerScore.Trigger.MONTHLY)
-                .order_by("pk")
-                .first()
-            )
-            if run is None:
-                run = RescoreRun.objects.create(
-                    tenant=tenant, period=period, trigger=BuyerScore.Trigger.MONTHLY
-                )
-            if run.status != RescoreRun.Status.SUCCEEDED:
-                _enqueue_run(run)
-                run_ids.append(run.pk)
-    return run_ids
+def monthly_run_start(*, tenant: Tenant, period: date) -> int | None:
+    """Beat, on the 1st, for each active tenant: its monthly run for the period of ``period``,
+    enqueued after commit; returns the run's id. A run the period already has is enqueued again
+    unless it succeeded (a repeat resumes, see `rescore_run_execute`; then None is returned).
+    Call with the tenant active, in a transaction (the task's)."""
+    period = period_of(period)
+    # Two beats (or a redelivered beat task) must not create two runs for a period.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)",
+            [_RUN_LOCK_NAMESPACE + 1, tenant.pk & 0x7FFFFFFF],
+        )
+    run = (
+        RescoreRun.objects.filter(period=period, trigger=BuyerScore.Trigger.MONTHLY)
+        .order_by("pk")
+        .first()
+    )
+    if run is None:
+        run = RescoreRun.objects.create(
+            tenant=tenant, period=period, trigger=BuyerScore.Trigger.MONTHLY
+        )
+    if run.status == RescoreRun.Status.SUCCEEDED:
+        return None
+    _enqueue_run(run)
+    return run.pk
 
 
 @transaction.atomic
@@ -738,25 +722,32 @@ def buyers_rescore(
     return len(scored_ids)
 
 
-_NEW_OVERDUE_SQL = """
-SELECT DISTINCT i.buyer_id FROM buyers_invoice i
-WHERE i.tenant_id = %(tenant_id)s
-  AND i.status = ANY(%(open_statuses)s) AND i.amount > i.paid_amount
-  AND ({crossings})
-ORDER BY i.buyer_id
-"""
+_NEW_OVERDUE_SQL = f"""
+SELECT i.buyer_id FROM buyers_invoice i
+WHERE i.tenant_id = %(tenant_id)s AND {ledger.open_sql("i")} AND ({{crossings}})
+UNION
+SELECT p.buyer_id FROM buyers_paymentplan p
+JOIN buyers_instalment n ON n.tenant_id = p.tenant_id AND n.plan_id = p.id
+WHERE p.tenant_id = %(tenant_id)s AND n.paid_amount < n.amount
+  AND n.due_date BETWEEN %(missed_from)s AND %(missed_to)s
+ORDER BY 1
+"""  # noqa: S608  (fragments of buyers.ledger, no input)
 
 
 def buyers_with_new_overdues(*, tenant: Tenant, since: date, as_of: date) -> list[int]:
     """Buyers with an open invoice whose days past due crossed one of `OVERDUE_THRESHOLDS_DAYS`
-    after ``since`` and by ``as_of``: days past due on ``since`` < threshold ≤ days past due on
-    ``as_of``, i.e. due between ``since − threshold + 1`` and ``as_of − threshold``."""
+    after ``since`` and by ``as_of`` (days past due on ``since`` < threshold ≤ days past due on
+    ``as_of``, i.e. due between ``since − threshold + 1`` and ``as_of − threshold``), or with a
+    payment-plan instalment that went unpaid past its grace period in that time, which breaks
+    the plan without anybody touching it (`buyers.receivables.payment_plan_status`)."""
     crossings = " OR ".join(
         f"i.due_date BETWEEN %(from_{days})s AND %(to_{days})s" for days in OVERDUE_THRESHOLDS_DAYS
     )
     params: dict[str, Any] = {
         "tenant_id": tenant.pk,
-        "open_statuses": [str(status) for status in OPEN_STATUSES],
+        # Missed on day d when d − due date > grace: newly missed after `since`, by `as_of`.
+        "missed_from": since - timedelta(days=PAYMENT_PLAN_GRACE_DAYS),
+        "missed_to": as_of - timedelta(days=PAYMENT_PLAN_GRACE_DAYS + 1),
     }
     for days in OVERDUE_THRESHOLDS_DAYS:
         params[f"from_{days}"] = since - timedelta(days=days - 1)
@@ -766,20 +757,15 @@ def buyers_with_new_overdues(*, tenant: Tenant, since: date, as_of: date) -> lis
         return [row[0] for row in cursor.fetchall()]
 
 
-def new_overdues_detect(*, as_of: date | None = None, since: date | None = None) -> dict[int, int]:
-    """Daily: for every active tenant, re-score (via `events.buyer_risk_changed`) the buyers
-    whose invoices crossed an overdue threshold since yesterday. Returns tenant id → buyers."""
+def new_overdues_rescore(*, tenant: Tenant, as_of: date) -> int:
+    """Daily, for each active tenant: re-score (via `events.buyer_risk_changed`) the buyers
+    whose invoices crossed an overdue threshold, or whose payment plan broke, since the day
+    before ``as_of``. Returns how many. Call with the tenant active (the task's transaction)."""
     from .events import buyer_risk_changed
 
-    as_of = as_of or today()
-    since = since or as_of - timedelta(days=1)
-    found = {}
-    for tenant in Tenant.objects.filter(is_active=True).order_by("pk"):
-        with tenant_context(tenant):
-            buyer_ids = buyers_with_new_overdues(tenant=tenant, since=since, as_of=as_of)
-            if buyer_ids:
-                buyer_risk_changed(
-                    tenant_id=tenant.pk, buyer_ids=buyer_ids, reason="overdue_threshold"
-                )
-        found[tenant.pk] = len(buyer_ids)
-    return found
+    buyer_ids = buyers_with_new_overdues(
+        tenant=tenant, since=as_of - timedelta(days=1), as_of=as_of
+    )
+    if buyer_ids:
+        buyer_risk_changed(tenant_id=tenant.pk, buyer_ids=buyer_ids, reason="overdue_threshold")
+    return len(buyer_ids)

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 from django.db import transaction
@@ -34,6 +34,7 @@ from .models import CountryRisk, SectorRisk
 SOURCE_MAX_LENGTH = 120
 DATA_VERSION_MAX_LENGTH = 20
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]00:00(?::00)?)?$")
+_RiskModel = TypeVar("_RiskModel", CountryRisk, SectorRisk)
 
 
 class RiskImportError(Exception):
@@ -68,8 +69,8 @@ class RiskImportSummary:
 
 
 @dataclass(frozen=True)
-class _Kind:
-    model: type[CountryRisk] | type[SectorRisk]
+class _Kind(Generic[_RiskModel]):
+    model: type[_RiskModel]
     code_column: str  # the file's column
     code_field: str  # the model's field
     columns: tuple[str, ...]
@@ -126,7 +127,9 @@ def read_risk_table(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _import(kind: _Kind, *, path: Path, valid_codes: set[str], dry_run: bool) -> RiskImportSummary:
+def _import(
+    kind: _Kind[_RiskModel], *, path: Path, valid_codes: set[str], dry_run: bool
+) -> RiskImportSummary:
     frame = read_risk_table(path)
     rows = _validated_rows(kind, frame, valid_codes)
     with transaction.atomic():
@@ -190,7 +193,7 @@ def _classify(
 
 
 def _validated_rows(
-    kind: _Kind, frame: pd.DataFrame, valid_codes: set[str]
+    kind: _Kind[_RiskModel], frame: pd.DataFrame, valid_codes: set[str]
 ) -> list[dict[str, Any]]:
     missing = [column for column in kind.columns if column not in frame.columns]
     if missing:
@@ -222,7 +225,7 @@ def _validated_rows(
 
 
 def _validated_row(
-    kind: _Kind, record: dict[str, Any], row_number: int, valid_codes: set[str]
+    kind: _Kind[_RiskModel], record: dict[str, Any], row_number: int, valid_codes: set[str]
 ) -> tuple[dict[str, Any], list[RowError]]:
     errors: list[RowError] = []
     row: dict[str, Any] = {}

@@ -16,7 +16,8 @@ overdue                >= ``min_amount`` (1,000) is more than        low / mediu
                        ``days`` (31, 61, 91) past due; one alert     the 1st / 2nd / 3rd bucket
                        for the highest bucket reached                (critical from a 4th)
 over_limit             exposure > credit limit x (1 + tolerance)     high
-                       (inactive until credit limits exist)
+                       (limits come from the registered limit
+                       sources: `alerts.register_limit_source`)
 country_downgrade      the buyer's country rating worsened by >=     medium; high when the new
                        ``min_steps`` (1) at an effective date in     rating is >=
                        the last ``lookback_days`` (92)               ``high_risk_rating`` (8)
@@ -26,8 +27,9 @@ legal_event            a legal event of one of ``kinds`` dated in    critical fo
 dispute_spike          disputes opened in the last ``lookback_days`` medium
                        (30) number >= ``min_disputes`` (3) or
                        exceed ``share_percent`` (20) % of exposure
-broken_payment_plan    a payment plan is broken (or an instalment    high
-                       is unpaid 5 days after its due date)
+broken_payment_plan    a payment plan is broken: an instalment       high
+                       unpaid, or paid, more than 5 days (the grace
+                       period) after its due date
 =====================  ============================================  ===========================
 
 "Event" rules (grade, score, country, legal event) raise once per event. "State" rules

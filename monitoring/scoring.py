@@ -76,7 +76,7 @@ Each factor is a JSON-ready dict, the shape the UI and the API code against::
 ``value`` is the measurement in the unit the message uses (Z'' score, days, percent of exposure,
 count, rating) or None when there is nothing to measure. ``message`` is an English msgid with
 ``%(name)s`` placeholders; render it with ``gettext(factor["message"]) % factor["params"]``.
-Messages and labels are marked with the local `gettext_noop` so ``makemessages`` extracts them.
+Messages and labels are marked with `gettext_noop` so ``makemessages`` extracts them.
 """
 
 from __future__ import annotations
@@ -87,17 +87,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TypeAlias, TypedDict
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+
+from creditguard.i18n import gettext_noop
 
 MODEL_VERSION = "cg-2026.1"
 
-
-def gettext_noop(message: str) -> str:
-    """Return ``message`` unchanged; the name makes ``makemessages`` extract it as a msgid."""
-    return message
+JSON: TypeAlias = "str | int | float | bool | list[JSON] | dict[str, JSON] | None"
+# One value per buyer: a measurement (NaN when unknown), or an index such as a grade.
+Floats: TypeAlias = npt.NDArray[np.float64]
+Integers: TypeAlias = npt.NDArray[np.int_]
+# A `legal_events` cell of a frame: (kind, event_date) pairs, or None or NaN for none.
+LegalEventsCell: TypeAlias = "Sequence[tuple[str, date]] | float | None"
 
 
 # --- Inputs ------------------------------------------------------------------------------------
@@ -146,12 +151,24 @@ class BuyerRiskInputs:
     buyer_status: str = "active"
 
 
+class Factor(TypedDict):
+    """One factor contribution, as `BuyerScore.factors` stores it (see the module docstring)."""
+
+    factor: str
+    label: str
+    weight: float
+    message: str
+    points: float
+    value: float | None
+    params: dict[str, JSON]
+
+
 @dataclass(frozen=True)
 class ScoreResult:
     score: Decimal  # 0–100, 2 decimals, 100 = safest
     grade: int  # 1 (best) … 10 (default)
     probability_of_default: Decimal  # 12-month PD as a fraction, 5 decimals
-    factors: list[dict[str, Any]]
+    factors: list[Factor]
 
 
 STATEMENT_COLUMNS: tuple[str, ...] = tuple(field.name for field in fields(StatementFigures))
@@ -356,12 +373,12 @@ def score_buyer(inputs: BuyerRiskInputs) -> ScoreResult:
 
 
 def inputs_frame(
-    inputs: Sequence[BuyerRiskInputs], *, index: Sequence[Any] | None = None
+    inputs: Sequence[BuyerRiskInputs], *, index: Sequence[object] | None = None
 ) -> pd.DataFrame:
     """`BuyerRiskInputs` as the frame `score_frame` takes, one row each."""
     rows = []
     for item in inputs:
-        row: dict[str, Any] = {"as_of": item.as_of}
+        row: dict[str, object] = {"as_of": item.as_of}
         for name in STATEMENT_COLUMNS:
             row[name] = _float(getattr(item.statement, name)) if item.statement else math.nan
         for field in fields(BuyerRiskInputs):
@@ -385,7 +402,7 @@ def score_frame(frame: pd.DataFrame) -> pd.DataFrame:
     missing = [name for name in FRAME_COLUMNS if name not in frame.columns]
     if missing:
         raise ValueError(f"score_frame: missing columns {missing}")
-    columns: dict[str, np.ndarray] = {name: _numeric(frame[name]) for name in _NUMERIC_COLUMNS}
+    columns: dict[str, Floats] = {name: _numeric(frame[name]) for name in _NUMERIC_COLUMNS}
     scored = _score_arrays(
         columns,
         codes={name: frame[name].tolist() for name in ("country", "sector", "buyer_status")},
@@ -421,9 +438,9 @@ _NUMERIC_COLUMNS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class _Scored:
-    score: np.ndarray
-    grade: np.ndarray
-    probability_of_default: np.ndarray
+    score: Floats
+    grade: Integers
+    probability_of_default: Floats
     factors: list[str]
 
 
@@ -432,8 +449,8 @@ class _FactorColumn:
     """One factor for every row: points, which message applies, value and params as JSON."""
 
     name: str
-    points: np.ndarray
-    variant: np.ndarray  # index into `templates`
+    points: Floats
+    variant: Integers  # index into `templates`
     templates: tuple[tuple[str, float], ...]  # (message, weight) per variant
     values: list[str]
     params: list[str]
@@ -456,42 +473,43 @@ class _FactorColumn:
         ]
 
 
-def _float(value: Any) -> float:
+def _float(value: Decimal | float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def _numeric(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+def _numeric(series: pd.Series) -> Floats:
+    numbers: Floats = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return numbers
 
 
-def _numbers(values: np.ndarray, digits: int) -> list[str]:
+def _numbers(values: Floats, digits: int) -> list[str]:
     """JSON numbers rounded to ``digits`` (NaN → null; + 0.0 turns −0.0 into 0.0)."""
     rounded = np.round(values, digits) + 0.0
     return ["null" if number != number else repr(number) for number in rounded.tolist()]
 
 
-def _integers(values: np.ndarray) -> list[str]:
+def _integers(values: Floats) -> list[str]:
     return ["null" if number != number else str(int(number)) for number in values.tolist()]
 
 
-def _curve(values: np.ndarray, curve: tuple[tuple[float, ...], tuple[float, ...]]) -> np.ndarray:
+def _curve(values: Floats, curve: tuple[tuple[float, ...], tuple[float, ...]]) -> Floats:
     knots, goodness = curve
     return np.interp(values, knots, goodness)
 
 
-def _points(weight: np.ndarray | float, goodness: np.ndarray) -> np.ndarray:
+def _points(weight: Floats | float, goodness: Floats) -> Floats:
     return weight * (goodness - NEUTRAL)
 
 
 def _z_double_prime(
-    total_assets: np.ndarray,
-    current_assets: np.ndarray,
-    current_liabilities: np.ndarray,
-    total_liabilities: np.ndarray,
-    retained_earnings: np.ndarray,
-    ebit: np.ndarray,
-    equity: np.ndarray,
-) -> np.ndarray:
+    total_assets: Floats,
+    current_assets: Floats,
+    current_liabilities: Floats,
+    total_liabilities: Floats,
+    retained_earnings: Floats,
+    ebit: Floats,
+    equity: Floats,
+) -> Floats:
     with np.errstate(divide="ignore", invalid="ignore"):
         working_capital_to_assets = (current_assets - current_liabilities) / total_assets
         retained_earnings_to_assets = retained_earnings / total_assets
@@ -511,7 +529,7 @@ def _z_double_prime(
     )
 
 
-def _grades(scores: np.ndarray) -> np.ndarray:
+def _grades(scores: Floats) -> Integers:
     floors = np.array([floor for _grade, floor in reversed(GRADE_BANDS)])  # ascending
     grades = np.array([grade for grade, _floor in reversed(GRADE_BANDS)])
     positions = np.searchsorted(floors, scores, side="right") - 1
@@ -519,11 +537,11 @@ def _grades(scores: np.ndarray) -> np.ndarray:
 
 
 def _score_arrays(
-    columns: Mapping[str, np.ndarray],
+    columns: Mapping[str, Floats],
     *,
-    codes: Mapping[str, list[Any]],
-    legal_events: list[Any],
-    as_of: list[date],
+    codes: Mapping[str, Sequence[object]],
+    legal_events: Sequence[LegalEventsCell],
+    as_of: Sequence[date],
 ) -> _Scored:
     factor_columns = [
         _financial_strength(columns),
@@ -544,17 +562,18 @@ def _score_arrays(
         kinds == INSOLVENCY_PROCEEDINGS
     )
     filed = (kinds == INSOLVENCY_FILING) & ~defaulted
-    overridden = np.where(
+    overridden: Floats = np.where(
         defaulted, 0.0, np.where(filed, np.minimum(clipped, FILING_SCORE_CAP), clipped)
     )
     score = np.round(overridden, 2) + 0.0
     grade = np.where(defaulted | filed, 10, _grades(score))
     pd_by_grade = np.array([math.nan, *(float(PD_BY_GRADE[g]) for g in range(1, 11))])
-    probability = np.where(defaulted, float(PD_DEFAULTED), pd_by_grade[grade])
+    probability: Floats = np.where(defaulted, float(PD_DEFAULTED), pd_by_grade[grade])
 
     fragments = [factor.json_fragments() for factor in factor_columns]
     fragments.append(legal.fragments)
     factors = ["[" + ",".join(row) + "]" for row in zip(*fragments, strict=True)]
+    params: dict[str, JSON]
     for row in np.flatnonzero(defaulted | filed).tolist():
         if statuses[row] == INSOLVENT_STATUS:
             message, params = MSG_INSOLVENT_STATUS, {}
@@ -574,7 +593,7 @@ def _score_arrays(
     )
 
 
-def _financial_strength(columns: Mapping[str, np.ndarray]) -> _FactorColumn:
+def _financial_strength(columns: Mapping[str, Floats]) -> _FactorColumn:
     statement = [columns[name] for name in STATEMENT_COLUMNS]
     present = ~np.isnan(np.column_stack(statement)).any(axis=1)
     usable = present & (np.nan_to_num(columns["total_assets"], nan=0.0) > 0)
@@ -608,7 +627,7 @@ def _financial_strength(columns: Mapping[str, np.ndarray]) -> _FactorColumn:
     return _FactorColumn("financial_strength", points, variant, templates, values, params)
 
 
-def _payment_behaviour(columns: Mapping[str, np.ndarray]) -> _FactorColumn:
+def _payment_behaviour(columns: Mapping[str, Floats]) -> _FactorColumn:
     dbt = columns["days_beyond_terms"]
     known = ~np.isnan(dbt)
     points = _points(WEIGHTS["payment_behaviour"], np.where(known, _curve(dbt, DBT_CURVE), NEUTRAL))
@@ -624,7 +643,7 @@ def _payment_behaviour(columns: Mapping[str, np.ndarray]) -> _FactorColumn:
     )
 
 
-def _exposure_shares(columns: Mapping[str, np.ndarray]) -> list[_FactorColumn]:
+def _exposure_shares(columns: Mapping[str, Floats]) -> list[_FactorColumn]:
     factors = []
     for name, column, curve, message in (
         ("overdue_share", "overdue_share", OVERDUE_CURVE, MSG_OVERDUE),
@@ -647,7 +666,7 @@ def _exposure_shares(columns: Mapping[str, np.ndarray]) -> list[_FactorColumn]:
     return factors
 
 
-def _broken_payment_plans(columns: Mapping[str, np.ndarray]) -> _FactorColumn:
+def _broken_payment_plans(columns: Mapping[str, Floats]) -> _FactorColumn:
     broken = np.maximum(np.nan_to_num(columns["broken_plans_12m"], nan=0.0), 0.0)
     values = _integers(broken)
     return _FactorColumn(
@@ -660,7 +679,7 @@ def _broken_payment_plans(columns: Mapping[str, np.ndarray]) -> _FactorColumn:
     )
 
 
-def _disputes(columns: Mapping[str, np.ndarray]) -> _FactorColumn:
+def _disputes(columns: Mapping[str, Floats]) -> _FactorColumn:
     share = np.clip(columns["disputed_share"], 0.0, 1.0)
     opened = np.maximum(np.nan_to_num(columns["disputes_opened_90d"], nan=0.0), 0.0)
     goodness = np.minimum(
@@ -691,14 +710,14 @@ _RATINGS = {
 
 
 def _rating(
-    columns: Mapping[str, np.ndarray], codes: Mapping[str, list[Any]], name: str
+    columns: Mapping[str, Floats], codes: Mapping[str, Sequence[object]], name: str
 ) -> _FactorColumn:
     rating_column, code_column, code_param, message, unknown_message = _RATINGS[name]
     rating = columns[rating_column]
     known = ~np.isnan(rating)
     rating = np.clip(np.round(np.where(known, rating, DEFAULT_RATING)), 1, 10)
     values = _integers(rating)
-    code_texts: dict[Any, str] = {}
+    code_texts: dict[object, str] = {}
     params = []
     for code, value, is_known in zip(codes[code_column], values, known.tolist(), strict=True):
         if code not in code_texts:
@@ -722,13 +741,13 @@ def _rating(
 
 @dataclass(frozen=True)
 class _LegalColumn:
-    penalty: np.ndarray
+    penalty: Floats
     fragments: list[str]
     insolvency_kind: list[str | None]
     insolvency_date: list[str | None]
 
 
-def _legal_events(legal_events: list[Any], as_of: list[date]) -> _LegalColumn:
+def _legal_events(legal_events: Sequence[LegalEventsCell], as_of: Sequence[date]) -> _LegalColumn:
     """Penalties and the insolvency trigger; a Python loop, but only over rows with events."""
     count = len(as_of)
     penalty = np.zeros(count)
@@ -751,7 +770,7 @@ def _legal_events(legal_events: list[Any], as_of: list[date]) -> _LegalColumn:
         if not recent:
             continue
         penalty[row] = row_penalty
-        params = {
+        params: dict[str, JSON] = {
             "count": len(recent),
             "latest_date": recent[0][1].isoformat(),
             "kinds": [kind for kind, _event_date in recent],
@@ -800,8 +819,8 @@ def _factor_dict(
     weight: float,
     value: float | int | None,
     message: str,
-    params: dict[str, Any],
-) -> dict[str, Any]:
+    params: dict[str, JSON],
+) -> Factor:
     return {
         "factor": name,
         "label": LABELS[name],
@@ -813,5 +832,5 @@ def _factor_dict(
     }
 
 
-def _text_json(value: Any) -> str:
+def _text_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -259,9 +259,6 @@ class CountryRiskRow:
         return ""
 
 
-COUNTRY_ORDERINGS = ("name", "-name", "rating", "-rating", "change", "code")
-
-
 def country_risk_table(
     *, on: date | None = None, search: str = "", rating: int | None = None, ordering: str = "name"
 ) -> list[CountryRiskRow]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from celery import Task, shared_task
 
 from creditguard.celery import TenantTask
-from creditguard.tenancy.context import current_tenant
+from creditguard.dates import today
+from creditguard.queue import for_each_active_tenant
+from creditguard.tenancy.models import Tenant
 
 from . import rescoring
 
@@ -14,9 +18,15 @@ RUN_BUSY_RETRIES = 240  # two hours, the broker's visibility timeout
 
 
 @shared_task(name="monitoring.rescore_all_tenants", ignore_result=True)
-def rescore_all_tenants() -> list[int]:
-    """Beat, 02:00 UTC on the 1st: one monthly run per active tenant, each its own task."""
-    return rescoring.monthly_runs_start()
+def rescore_all_tenants() -> None:
+    """Beat, 02:00 UTC on the 1st: one `monthly_run_start` per active tenant."""
+    for_each_active_tenant("monitoring.monthly_run_start", today().isoformat())
+
+
+@shared_task(base=TenantTask, name="monitoring.monthly_run_start", ignore_result=True)
+def monthly_run_start(day: str, *, tenant: Tenant) -> int | None:
+    """Create (or resume) the tenant's monthly run for the month of `day` and enqueue it."""
+    return rescoring.monthly_run_start(tenant=tenant, period=date.fromisoformat(day))
 
 
 @shared_task(
@@ -28,7 +38,7 @@ def rescore_all_tenants() -> list[int]:
     max_retries=RUN_BUSY_RETRIES,
 )
 def rescore_run(
-    self: Task, run_id: int, *, tenant_id: int, chunk_size: int = rescoring.CHUNK_SIZE
+    self: Task, run_id: int, *, tenant: Tenant, chunk_size: int = rescoring.CHUNK_SIZE
 ) -> None:
     """Run or resume one re-scoring run; a repeated or redelivered message is harmless.
 
@@ -37,17 +47,24 @@ def rescore_run(
     holds the run (a duplicate delivery, or the connection of a crashed worker not yet gone),
     try again later: by then the run is finished, or free to resume.
     """
-    if not rescoring.rescore_run_execute(tenant_id=tenant_id, run_id=run_id, chunk_size=chunk_size):
+    if not rescoring.rescore_run_execute(tenant_id=tenant.pk, run_id=run_id, chunk_size=chunk_size):
         raise self.retry(countdown=RUN_BUSY_RETRY_SECONDS)
 
 
 @shared_task(base=TenantTask, name="monitoring.rescore_buyers", ignore_result=True)
-def rescore_buyers(buyer_ids: list[int], *, tenant_id: int, reason: str = "") -> int:
+def rescore_buyers(buyer_ids: list[int], *, tenant: Tenant, reason: str = "") -> int:
     """Re-score a batch of buyers after new information (see `monitoring.events`)."""
-    return rescoring.buyers_rescore(tenant=current_tenant(), buyer_ids=buyer_ids, reason=reason)
+    return rescoring.buyers_rescore(tenant=tenant, buyer_ids=buyer_ids, reason=reason)
 
 
 @shared_task(name="monitoring.detect_new_overdues", ignore_result=True)
-def detect_new_overdues() -> dict[int, int]:
-    """Beat, daily: re-score buyers whose invoices crossed an overdue threshold yesterday."""
-    return rescoring.new_overdues_detect()
+def detect_new_overdues() -> None:
+    """Beat, daily: one `rescore_new_overdues` per active tenant."""
+    for_each_active_tenant("monitoring.rescore_new_overdues", today().isoformat())
+
+
+@shared_task(base=TenantTask, name="monitoring.rescore_new_overdues", ignore_result=True)
+def rescore_new_overdues(as_of: str, *, tenant: Tenant) -> int:
+    """Re-score the tenant's buyers whose invoices crossed an overdue threshold since the day
+    before `as_of`."""
+    return rescoring.new_overdues_rescore(tenant=tenant, as_of=date.fromisoformat(as_of))

@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
 
 from creditguard.audit.services import audit_record, snapshot
+from creditguard.queue import enqueue
 from creditguard.tenancy.models import Tenant
 
 from .models import WebhookDelivery, WebhookEndpoint
@@ -339,12 +340,8 @@ def enqueue_delivery(*, tenant_id: int, delivery_id: int, countdown: float = 0) 
         return
 
     def send() -> None:
-        from .alert_tasks import deliver_webhook
-
         cache.set(_queued_key(delivery_id), 1, timeout=int(countdown) + 600)
-        deliver_webhook.apply_async(
-            args=[delivery_id], kwargs={"tenant_id": tenant_id}, countdown=countdown
-        )
+        enqueue("monitoring.deliver_webhook", delivery_id, tenant_id=tenant_id, countdown=countdown)
 
     transaction.on_commit(send)
 

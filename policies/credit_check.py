@@ -21,11 +21,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TypeAlias
 
 ZERO = Decimal("0")
 BLOCKING_BUYER_STATUSES = frozenset({"on_hold", "insolvent", "closed"})
 USABLE_LIMIT_STATUSES = frozenset({"active", "blocked"})
+
+# A figure behind a reason: an amount, a grade, a number of days, a status or a date.
+ReasonValue: TypeAlias = Decimal | int | str | date | None
 
 
 class Decision(StrEnum):
@@ -63,7 +66,7 @@ class CheckRules:
 @dataclass(frozen=True)
 class Reason:
     code: ReasonCode
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, ReasonValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def evaluate(
     rules: CheckRules,
 ) -> CreditCheckResult:
     reasons: list[Reason] = []
-    usable = limit is not None and limit.status in USABLE_LIMIT_STATUSES
+    usable = limit if limit is not None and limit.status in USABLE_LIMIT_STATUSES else None
 
     if buyer_status in BLOCKING_BUYER_STATUSES or (limit is not None and limit.status == "blocked"):
         reasons.append(
@@ -96,7 +99,7 @@ def evaluate(
                 {"buyer_status": buyer_status, "limit_status": limit.status if limit else None},
             )
         )
-    if not usable:
+    if usable is None:
         reasons.append(
             Reason(
                 ReasonCode.NO_LIMIT,
@@ -106,15 +109,15 @@ def evaluate(
                 },
             )
         )
-    elif exposure + order_amount > limit.amount:
+    elif exposure + order_amount > usable.amount:
         reasons.append(
             Reason(
                 ReasonCode.OVER_LIMIT,
                 {
-                    "limit": limit.amount,
+                    "limit": usable.amount,
                     "exposure": exposure,
                     "order_amount": order_amount,
-                    "excess": exposure + order_amount - limit.amount,
+                    "excess": exposure + order_amount - usable.amount,
                 },
             )
         )
@@ -142,7 +145,10 @@ def evaluate(
         )
     allowed_terms = [
         days
-        for days in (rules.max_terms_days, limit.payment_terms_days if usable else None)
+        for days in (
+            rules.max_terms_days,
+            usable.payment_terms_days if usable is not None else None,
+        )
         if days is not None
     ]
     if order_terms_days is not None and allowed_terms and order_terms_days > min(allowed_terms):
@@ -153,7 +159,7 @@ def evaluate(
             )
         )
 
-    limit_amount = limit.amount if usable else None
+    limit_amount = usable.amount if usable is not None else None
     available = max(limit_amount - exposure, ZERO) if limit_amount is not None else ZERO
     return CreditCheckResult(
         decision=Decision.HOLD if reasons else Decision.APPROVE,

@@ -88,7 +88,7 @@ def _policy(*, tenant: Tenant, scale: Decimal, as_of: date) -> CreditPolicy:
         tenant=tenant,
         actor=None,
         as_of=effective,
-        data={
+        **{
             "effective_from": effective,
             "four_eyes_threshold": 250_000 * scale,
             "lowest_acceptable_grade": 8,
@@ -201,16 +201,16 @@ def _cover(
         tenant=tenant,
         actor=None,
         buyer=buyer,
-        data={
-            "insurer": rng.choice(INSURERS),
-            "policy_number": f"TCI-{rng.randint(100000, 999999)}",
-            "decision_reference": f"CL-{rng.randint(1000000, 9999999)}",
-            "amount": _round_up(limit.amount * share, 5_000 * scale),
-            "currency": tenant.base_currency,
-            "decision_date": decided,
-            "expiry_date": decided + timedelta(days=730) if rng.random() < 0.3 else None,
-            "status": status,
-        },
+        terms=services.CoverTerms(
+            insurer=rng.choice(INSURERS),
+            policy_number=f"TCI-{rng.randint(100000, 999999)}",
+            decision_reference=f"CL-{rng.randint(1000000, 9999999)}",
+            amount=_round_up(limit.amount * share, 5_000 * scale),
+            currency=tenant.base_currency,
+            decision_date=decided,
+            expiry_date=decided + timedelta(days=730) if rng.random() < 0.3 else None,
+            status=status,
+        ),
     )
 
 
@@ -259,7 +259,7 @@ def _requests(
                 tenant=tenant,
                 actor=managers[0].user if by_manager else requester,
                 buyer=buyer_figures.buyer,
-                data={
+                **{
                     "amount": _round_up(base, 10_000 * scale),
                     "payment_terms_days": rng.choice([30, 45, 60, 60, 90]),
                     "justification": JUSTIFICATIONS[index % len(JUSTIFICATIONS)],

@@ -1,8 +1,13 @@
-"""Forms of the limit pages: they parse input; the services hold the rules."""
+"""Forms of the limit pages: the pages' one input contract. They parse and validate what the
+user typed; the views hand the typed values to the services, which hold the rules that need
+several fields together or the database."""
+
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from buyers.forms import currency_field
 from buyers.models import Buyer
 
 from .models import CreditPolicyBand, InsurerCover, LimitDecision
@@ -85,7 +90,7 @@ class InsurerCoverForm(forms.Form):
         label=_("Insurer's decision reference"), max_length=60, required=False
     )
     amount = forms.DecimalField(label=_("Cover amount"), **AMOUNT)
-    currency = forms.CharField(label=_("Currency"), max_length=3)
+    currency = currency_field()
     decision_date = forms.DateField(
         label=_("Decision date"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -96,6 +101,9 @@ class InsurerCoverForm(forms.Form):
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].upper()
 
 
 class CreditPolicyForm(forms.Form):
@@ -144,6 +152,7 @@ class BandForm(forms.Form):
         max_digits=6,
         decimal_places=2,
         min_value=0,
+        max_value=100,
     )
     max_limit_revenue_pct = forms.DecimalField(
         # xgettext:no-python-format
@@ -152,6 +161,7 @@ class BandForm(forms.Form):
         max_digits=6,
         decimal_places=2,
         min_value=0,
+        max_value=100,
     )
     insurance_required_above = forms.DecimalField(
         label=_("Insurance required above"), required=False, **AMOUNT
@@ -159,3 +169,13 @@ class BandForm(forms.Form):
     approval_level = forms.ChoiceField(
         label=_("Approval level"), choices=CreditPolicyBand.ApprovalLevel.choices
     )
+    # A row without a first grade is an unused row; a used row needs these as well.
+    REQUIRED_IN_A_USED_ROW = ("grade_to", "max_payment_terms_days", "max_limit")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("grade_from") is not None:
+            for name in self.REQUIRED_IN_A_USED_ROW:
+                if cleaned.get(name) is None and name not in self.errors:
+                    self.add_error(name, self.fields[name].error_messages["required"])
+        return cleaned

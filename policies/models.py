@@ -94,7 +94,14 @@ class CreditPolicyBand(AppendOnly, TenantOwnedModel):
         STANDARD = "standard", _("One approver (two above the four-eyes threshold)")
         FOUR_EYES = "four_eyes", _("Always two approvers")
 
-    policy = models.ForeignKey(CreditPolicy, on_delete=models.CASCADE, related_name="bands")
+    # Keys between tenant tables are checked by composite same-tenant keys (migrations).
+    policy = models.ForeignKey(
+        CreditPolicy,
+        on_delete=models.CASCADE,
+        related_name="bands",
+        db_constraint=False,
+        db_index=False,
+    )
     grade_from = models.PositiveSmallIntegerField(_("from grade"), help_text=GRADE_HELP)
     grade_to = models.PositiveSmallIntegerField(_("to grade"), help_text=GRADE_HELP)
     max_payment_terms_days = models.PositiveSmallIntegerField(_("maximum payment terms (days)"))
@@ -161,7 +168,13 @@ class LimitRequest(TenantOwnedModel):
 
     OPEN_STATUSES = (Status.PENDING, Status.INFORMATION_REQUESTED)
 
-    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="limit_requests")
+    buyer = models.ForeignKey(
+        Buyer,
+        on_delete=models.CASCADE,
+        related_name="limit_requests",
+        db_constraint=False,
+        db_index=False,
+    )
     amount = models.DecimalField(_("requested limit"), **MONEY)
     currency = models.CharField(_("currency"), max_length=3)
     payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"))
@@ -179,7 +192,12 @@ class LimitRequest(TenantOwnedModel):
     )
     round = models.PositiveSmallIntegerField(default=1)
     policy = models.ForeignKey(
-        CreditPolicy, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        CreditPolicy,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     recommended_amount = models.DecimalField(_("recommended limit"), null=True, blank=True, **MONEY)
     recommended_terms_days = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -224,7 +242,9 @@ class LimitDecision(AppendOnly, TenantOwnedModel):
 
     APPROVALS = (Kind.APPROVE, Kind.APPROVE_PARTIALLY)
 
-    request = models.ForeignKey(LimitRequest, on_delete=models.CASCADE, related_name="decisions")
+    request = models.ForeignKey(
+        LimitRequest, on_delete=models.CASCADE, related_name="decisions", db_constraint=False
+    )
     round = models.PositiveSmallIntegerField()
     kind = models.CharField(_("decision"), max_length=20, choices=Kind.choices)
     amount = models.DecimalField(_("approved amount"), null=True, blank=True, **MONEY)
@@ -264,7 +284,13 @@ class CreditLimit(TenantOwnedModel):
         EXPIRED = "expired", _("Expired")
         CANCELLED = "cancelled", _("Cancelled")
 
-    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="credit_limits")
+    buyer = models.ForeignKey(
+        Buyer,
+        on_delete=models.CASCADE,
+        related_name="credit_limits",
+        db_constraint=False,
+        db_index=False,
+    )
     amount = models.DecimalField(_("limit"), **MONEY)
     currency = models.CharField(_("currency"), max_length=3)
     payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"))
@@ -277,7 +303,12 @@ class CreditLimit(TenantOwnedModel):
     review_date = models.DateField(_("review date"))
     expiry_date = models.DateField(_("expires"))
     request = models.ForeignKey(
-        LimitRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        LimitRequest,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -320,7 +351,13 @@ class InsurerCover(TenantOwnedModel):
 
     IN_FORCE = (Status.GRANTED, Status.REDUCED)
 
-    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="insurer_covers")
+    buyer = models.ForeignKey(
+        Buyer,
+        on_delete=models.CASCADE,
+        related_name="insurer_covers",
+        db_constraint=False,
+        db_index=False,
+    )
     insurer = models.CharField(_("insurer"), max_length=120)
     policy_number = models.CharField(_("insurance policy number"), max_length=60, blank=True)
     decision_reference = models.CharField(

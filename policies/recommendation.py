@@ -29,11 +29,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import TypeAlias
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
 ROUNDING_STEP = Decimal("1000")
+
+# A figure behind a step: an amount, a grade, a percentage or a number of days.
+StepValue: TypeAlias = Decimal | int | None
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class Step:
 
     code: str
     amount: Decimal | None = None
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, StepValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -131,17 +134,18 @@ def recommend(
         steps.append(Step(binding, amount))
 
     terms = requested_terms_days
-    if band is not None and terms is None:
-        terms = band.max_payment_terms_days
-    elif band is not None and terms > band.max_payment_terms_days:
-        terms = band.max_payment_terms_days
-        steps.append(
-            Step(
-                "terms_capped",
-                None,
-                {"requested": requested_terms_days, "maximum": band.max_payment_terms_days},
+    if band is not None:
+        if terms is None:
+            terms = band.max_payment_terms_days
+        elif terms > band.max_payment_terms_days:
+            terms = band.max_payment_terms_days
+            steps.append(
+                Step(
+                    "terms_capped",
+                    None,
+                    {"requested": requested_terms_days, "maximum": band.max_payment_terms_days},
+                )
             )
-        )
 
     warnings = []
     if amount < exposure:

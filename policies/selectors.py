@@ -3,6 +3,7 @@ limits overview, the approval queue and the credit check. Figures are in base cu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,17 +24,18 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, NullIf
-from django.utils import timezone
 
-from buyers import receivables
+from buyers import ledger, receivables
 from buyers.models import Buyer, FinancialStatement, Invoice
-from buyers.selectors import DSO_PERIOD_DAYS, OPEN_STATUSES, buyers_with_exposure
+from buyers.selectors import buyers_with_exposure
 from creditguard.accounts.models import Membership
 from creditguard.accounts.roles import Permission
 from creditguard.audit.models import AuditEvent
+from creditguard.dates import today
 from creditguard.reference.fx import MissingRate, convert
 from creditguard.reference.selectors import fx_factor, fx_rates_on
 from creditguard.tenancy.models import Tenant
+from monitoring.alerts import CreditLimitFigure
 from monitoring.models import BuyerScore
 
 from . import approval, credit_check, recommendation, schedule
@@ -52,12 +54,7 @@ MONEY_FIELD = DecimalField(max_digits=24, decimal_places=2)
 BLOCKING_BUYER_STATUSES = (Buyer.Status.ON_HOLD, Buyer.Status.INSOLVENT, Buyer.Status.CLOSED)
 USABLE_LIMIT_STATUSES = (CreditLimit.Status.ACTIVE, CreditLimit.Status.BLOCKED)
 # Disputed invoices are not a sign of payment behaviour, so they do not hold orders.
-PAYABLE_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
 QUEUE_SIZE = 100
-
-
-def today() -> date:
-    return timezone.localdate()
 
 
 # --- Credit policy ---------------------------------------------------------------------------
@@ -184,23 +181,6 @@ def _to_base(amount: Decimal, currency: str, tenant: Tenant, rates: dict[str, De
     )
 
 
-def _recent_sales(
-    *, tenant: Tenant, buyer_ids: list[int], since: date, rates: dict[str, Decimal]
-) -> dict[int, Decimal]:
-    sales: dict[int, Decimal] = {}
-    rows = (
-        Invoice.objects.filter(buyer_id__in=buyer_ids, issue_date__gte=since)
-        .values("buyer_id", "currency")
-        .annotate(total=Sum("amount"))
-    )
-    for row in rows:
-        if row["currency"] in rates:
-            sales[row["buyer_id"]] = sales.get(row["buyer_id"], ZERO) + _to_base(
-                row["total"], row["currency"], tenant, rates
-            )
-    return sales
-
-
 @dataclass
 class BuyerFigures:
     """What a credit manager looks at before deciding on a limit."""
@@ -277,11 +257,10 @@ def buyer_figures(
     grades = latest_grades(buyer_ids=ids)
     financials = latest_financials(tenant=tenant, buyer_ids=ids, rates=rates)
     covers = cover_in_force(tenant=tenant, buyer_ids=ids, as_of=as_of, rates=rates)
-    sales = _recent_sales(
-        tenant=tenant,
-        buyer_ids=ids,
-        since=as_of - timedelta(days=DSO_PERIOD_DAYS),
-        rates=rates,
+    sales = ledger.credit_sales(
+        Invoice.objects.filter(buyer_id__in=ids),
+        factors=ledger.base_factors(rates, base=tenant.base_currency),
+        as_of=as_of,
     )
     limits = {
         limit.buyer_id: limit
@@ -296,11 +275,7 @@ def buyer_figures(
             grade=grades.get(pk),
             financials=financials.get(pk),
             insurer_cover=covers.get(pk, ZERO),
-            dso=receivables.dso(
-                receivables=max(buyer.exposure, ZERO),
-                credit_sales=sales.get(pk, ZERO),
-                period_days=DSO_PERIOD_DAYS,
-            ),
+            dso=receivables.dso(receivables=buyer.exposure, credit_sales=sales.get(pk, ZERO)),
             limit=limits.get(pk),
             as_of=as_of,
         )
@@ -481,7 +456,6 @@ def approval_queue(
 
 # --- Limits overview -------------------------------------------------------------------------
 
-LIMIT_STATES = ("over_limit", "blocked", "no_limit", "review_due", "expired", "uninsured")
 OVERVIEW_ORDERINGS = {
     "name": ("legal_name",),
     "exposure": ("-exposure",),
@@ -616,6 +590,30 @@ def limits_summary(*, tenant: Tenant, as_of: date | None = None) -> LimitsSummar
     )
 
 
+# --- Monitoring ------------------------------------------------------------------------------
+
+
+def active_limits_for_monitoring(
+    *, tenant: Tenant, buyer_ids: list[int], factors: Mapping[str, Decimal]
+) -> list[CreditLimitFigure]:
+    """The buyers' active credit limits in base currency: the limit source of monitoring's
+    over-limit rule (registered in `PoliciesConfig.ready`). Limits in a currency without a
+    rate are left out."""
+    rows = CreditLimit.objects.filter(
+        buyer_id__in=buyer_ids, status=CreditLimit.Status.ACTIVE
+    ).values_list("buyer_id", "pk", "amount", "currency", "updated_at")
+    return [
+        CreditLimitFigure(
+            buyer_id=buyer_id,
+            limit_id=limit_id,
+            amount=receivables.to_base(amount, factors[currency]),
+            changed_at=updated_at,
+        )
+        for buyer_id, limit_id, amount, currency, updated_at in rows
+        if currency in factors
+    ]
+
+
 # --- History ---------------------------------------------------------------------------------
 
 
@@ -680,29 +678,19 @@ def credit_check_buyer(
     )
     if buyer is None:
         return None
-    # Open receivables per currency in one grouped query, converted here with the rates
-    # already loaded (as `buyer_credit_file` does); currencies without a rate are left out,
-    # as in `buyers_with_exposure`.
-    outstanding = F("amount") - F("paid_amount")
-    exposure = overdue_beyond = ZERO
-    for row in (
-        Invoice.objects.filter(buyer_id=buyer.pk, status__in=OPEN_STATUSES)
-        .values("currency")
-        .annotate(
-            total=Sum(outstanding),
-            overdue=Sum(
-                outstanding,
-                filter=Q(
-                    status__in=PAYABLE_STATUSES,
-                    due_date__lt=as_of - timedelta(days=overdue_days),
-                ),
-            ),
-        )
-    ):
-        if row["currency"] not in rates:
-            continue
-        exposure += _to_base(row["total"], row["currency"], tenant, rates)
-        overdue_beyond += _to_base(row["overdue"] or ZERO, row["currency"], tenant, rates)
+    # Exposure and what is overdue beyond the policy's days (disputed invoices do not hold
+    # orders), in one aggregate by the receivables rules of `buyers.ledger`.
+    factors = ledger.base_factors(rates, base=tenant.base_currency)
+    outstanding = ledger.outstanding_in_base(factors)
+    totals = Invoice.objects.filter(buyer_id=buyer.pk).aggregate(
+        exposure=Sum(outstanding, filter=ledger.open_q()),
+        overdue=Sum(
+            outstanding,
+            filter=ledger.overdue_q(as_of=as_of, beyond_days=overdue_days) & ~ledger.disputed_q(),
+        ),
+    )
+    exposure = totals["exposure"] or ZERO
+    overdue_beyond = totals["overdue"] or ZERO
     band = next(
         (b for b in bands if buyer.grade is not None and b.grade_from <= buyer.grade <= b.grade_to),
         None,
@@ -744,7 +732,3 @@ def credit_check_buyer(
 
 def notifications_of(*, user: AbstractBaseUser) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user)
-
-
-def unread_notification_count(*, user: AbstractBaseUser) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from celery import shared_task
-from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creditguard.celery import TenantTask
+from creditguard.dates import today
+from creditguard.queue import for_each_active_tenant
 from creditguard.tenancy.models import Tenant
+from creditguard.web.links import absolute_url
 
 from . import services
 from .models import Notification
@@ -18,23 +22,17 @@ from .models import Notification
 @shared_task(name="policies.limit_reviews_all_tenants", ignore_result=True)
 def limit_reviews_all_tenants() -> None:
     """Daily (beat): one `limit_reviews_run` per active tenant."""
-    as_of = timezone.localdate().isoformat()
-    for tenant_id in Tenant.objects.filter(is_active=True).values_list("pk", flat=True):
-        limit_reviews_run.delay(as_of, tenant_id=tenant_id)
+    for_each_active_tenant("policies.limit_reviews_run", today().isoformat())
 
 
 @shared_task(base=TenantTask, name="policies.limit_reviews_run", ignore_result=True)
-def limit_reviews_run(as_of: str, *, tenant_id: int) -> None:
+def limit_reviews_run(as_of: str, *, tenant: Tenant) -> None:
     """Expire lapsed limits, send review reminders; idempotent (compare-and-set)."""
-    from datetime import date
-
-    services.limit_reviews_run(
-        tenant=Tenant.objects.get(pk=tenant_id), as_of=date.fromisoformat(as_of)
-    )
+    services.limit_reviews_run(tenant=tenant, as_of=date.fromisoformat(as_of))
 
 
 @shared_task(base=TenantTask, name="policies.notification_email_send", ignore_result=True)
-def notification_email_send(notification_id: int, *, tenant_id: int) -> None:
+def notification_email_send(notification_id: int, *, tenant: Tenant) -> None:
     """Email one notification to its recipient; a notification is emailed at most once."""
     notification = Notification.objects.select_related("user").filter(pk=notification_id).first()
     if notification is None or not notification.user.email:
@@ -44,10 +42,9 @@ def notification_email_send(notification_id: int, *, tenant_id: int) -> None:
         emailed_at=timezone.now()
     ):
         return
-    link = notification.link
-    if link:
-        link = getattr(settings, "SITE_URL", "").rstrip("/") + link
-    body = notification.message + (f"\n\n{_('Open')}: {link}" if link else "")
+    body = notification.message
+    if notification.link:
+        body += f"\n\n{_('Open')}: {absolute_url(notification.link)}"
     send_mail(
         subject=f"CreditGuard: {notification.message[:70]}",
         message=body,

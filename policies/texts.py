@@ -7,12 +7,11 @@ and the API turn them into sentences here, in the language of the request.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from django.utils.translation import gettext as _
 
 from .approval import Objection
-from .credit_check import Reason, ReasonCode
+from .credit_check import Reason, ReasonCode, ReasonValue
 from .recommendation import Step
 
 
@@ -23,8 +22,17 @@ def amount_text(value: Decimal | None, currency: str) -> str:
     return f"{Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP):,.0f} {currency}"
 
 
-def _percent(value: Any) -> str:
-    return f"{Decimal(str(value)).normalize():f}%"
+def _money(value: ReasonValue, currency: str) -> str:
+    """`amount_text` of an amount among a step's or a reason's values."""
+    if not isinstance(value, Decimal):
+        raise TypeError(f"not an amount: {value!r}")
+    return amount_text(value, currency)
+
+
+def _percent(value: ReasonValue) -> str:
+    if not isinstance(value, Decimal):
+        raise TypeError(f"not a percentage: {value!r}")
+    return f"{value.normalize():f}%"
 
 
 def step_text(step: Step, currency: str) -> str:
@@ -43,7 +51,7 @@ def step_text(step: Step, currency: str) -> str:
             _("%(percent)s of equity (%(equity)s) = %(amount)s.")
             % {
                 "percent": _percent(values["percent"]),
-                "equity": amount_text(Decimal(str(values["equity"])), currency),
+                "equity": _money(values["equity"], currency),
                 "amount": amount,
             }
         ),
@@ -51,7 +59,7 @@ def step_text(step: Step, currency: str) -> str:
             _("%(percent)s of revenue (%(revenue)s) = %(amount)s.")
             % {
                 "percent": _percent(values["percent"]),
-                "revenue": amount_text(Decimal(str(values["revenue"])), currency),
+                "revenue": _money(values["revenue"], currency),
                 "amount": amount,
             }
         ),
@@ -62,17 +70,15 @@ def step_text(step: Step, currency: str) -> str:
         "insurer_cover_raises": lambda: (
             _("Insurer cover of %(cover)s raises the recommendation to %(amount)s.")
             % {
-                "cover": amount_text(Decimal(str(values["insurer_cover"])), currency),
+                "cover": _money(values["insurer_cover"], currency),
                 "amount": amount,
             }
         ),
         "insurance_required_cap": lambda: (
             _("Credit above %(threshold)s must be insured (cover %(cover)s): at most %(amount)s.")
             % {
-                "threshold": amount_text(
-                    Decimal(str(values["insurance_required_above"])), currency
-                ),
-                "cover": amount_text(Decimal(str(values["insurer_cover"])), currency),
+                "threshold": _money(values["insurance_required_above"], currency),
+                "cover": _money(values["insurer_cover"], currency),
                 "amount": amount,
             }
         ),
@@ -86,7 +92,7 @@ def step_text(step: Step, currency: str) -> str:
         ),
         "below_exposure": lambda: (
             _("Below the current exposure of %(exposure)s: the buyer would be over its limit.")
-            % {"exposure": amount_text(Decimal(str(values["exposure"])), currency)}
+            % {"exposure": _money(values["exposure"], currency)}
         ),
     }
     return texts[step.code]() if step.code in texts else step.code
@@ -108,16 +114,16 @@ def reason_text(reason: Reason, currency: str) -> str:
             "Exposure %(exposure)s plus this order %(order)s exceeds the limit %(limit)s by "
             "%(excess)s."
         ) % {
-            "exposure": amount_text(values["exposure"], currency),
-            "order": amount_text(values["order_amount"], currency),
-            "limit": amount_text(values["limit"], currency),
-            "excess": amount_text(values["excess"], currency),
+            "exposure": _money(values["exposure"], currency),
+            "order": _money(values["order_amount"], currency),
+            "limit": _money(values["limit"], currency),
+            "excess": _money(values["excess"], currency),
         }
     if code == ReasonCode.OVERDUE_BEYOND_THRESHOLD:
         return _("%(amount)s is overdue by more than %(days)s days (tolerated: %(threshold)s).") % {
-            "amount": amount_text(values["overdue_amount"], currency),
+            "amount": _money(values["overdue_amount"], currency),
             "days": values["days"],
-            "threshold": amount_text(values["threshold"], currency),
+            "threshold": _money(values["threshold"], currency),
         }
     if code == ReasonCode.GRADE_BELOW_MINIMUM:
         return _(

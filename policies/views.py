@@ -252,7 +252,12 @@ def request_create(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             created = services.limit_request_create(
-                tenant=request.tenant, actor=request.user, buyer=data["buyer"], data=data
+                tenant=request.tenant,
+                actor=request.user,
+                buyer=data["buyer"],
+                amount=data["amount"],
+                payment_terms_days=data["payment_terms_days"],
+                justification=data["justification"],
             )
         except ValidationError as error:
             _add_service_errors(form, error)
@@ -317,7 +322,7 @@ def request_resubmit(request: HttpRequest, request_id: int) -> HttpResponse:
                 tenant=request.tenant,
                 actor=request.user,
                 request=limit_request,
-                data=form.cleaned_data,
+                **form.cleaned_data,
             )
         except services.DecisionNotAllowed as refusal:
             raise PermissionDenied from refusal
@@ -433,7 +438,7 @@ def _cover_form_page(
                 tenant=request.tenant,
                 actor=request.user,
                 buyer=buyer,
-                data=form.cleaned_data,
+                terms=services.CoverTerms(**form.cleaned_data),
                 cover=cover,
             )
         except ValidationError as error:
@@ -523,7 +528,7 @@ def policy_edit(request: HttpRequest) -> HttpResponse:
         ]
         try:
             created = services.credit_policy_create(
-                tenant=request.tenant, actor=request.user, data=form.cleaned_data, bands=rows
+                tenant=request.tenant, actor=request.user, bands=rows, **form.cleaned_data
             )
         except ValidationError as error:
             for key, field_messages in error.message_dict.items():

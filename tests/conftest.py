@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import import_module
 
 import pytest
@@ -18,7 +19,7 @@ from django.db import connections
 from django.test import TransactionTestCase
 from django.utils import translation
 
-from creditguard.tenancy.context import _current_tenant, activate_tenant, deactivate_tenant
+from creditguard.tenancy.context import activate_tenant, deactivate_tenant, tenant_scope
 from tests.factories import ApiKeyFactory, MembershipFactory, TenantFactory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -83,9 +84,32 @@ def django_db_setup(django_test_environment, django_db_modify_db_settings, djang
 
 @pytest.fixture(autouse=True)
 def _no_tenant_leaks_between_tests() -> Iterator[None]:
-    token = _current_tenant.set(None)
-    yield
-    _current_tenant.reset(token)
+    with tenant_scope():
+        yield
+
+
+@dataclass(frozen=True)
+class SentTask:
+    name: str
+    args: tuple
+    kwargs: dict
+    countdown: float | None = None
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch) -> list[SentTask]:
+    """Tasks sent to the broker (through `creditguard.queue` or a task's `delay`), recorded
+    in order instead of sent. `enqueue_on_commit` still waits for the commit: capture it with
+    `django_capture_on_commit_callbacks(execute=True)`."""
+    from creditguard.celery import app
+
+    sent: list[SentTask] = []
+
+    def send_task(name, args=None, kwargs=None, countdown=None, **options) -> None:
+        sent.append(SentTask(name, tuple(args or ()), dict(kwargs or {}), countdown))
+
+    monkeypatch.setattr(app, "send_task", send_task)
+    return sent
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 PRODUCTION_MODULE = "creditguard.settings.production"
-REQUIRED = ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"]
+REQUIRED = ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "SITE_URL"]
 
 
 def production_environment(**overrides: str) -> dict[str, str]:
@@ -20,6 +20,7 @@ def production_environment(**overrides: str) -> dict[str, str]:
         "DATABASE_URL": "postgres://creditguard:secret@db.internal:5432/creditguard",
         "REDIS_URL": "redis://redis.internal:6379/0",
         "ALLOWED_HOSTS": "creditguard.example",
+        "SITE_URL": "https://creditguard.example",
         **overrides,
     }
 
@@ -82,10 +83,21 @@ def test_production_settings_refuse_to_load_without(fresh_production_import, mis
         fresh_production_import(**environment)
 
 
+@pytest.mark.parametrize(
+    "site_url", ["creditguard.example", "https://", "ftp://creditguard.example"]
+)
+def test_production_settings_refuse_a_site_url_that_is_not_absolute(
+    fresh_production_import, site_url
+):
+    with pytest.raises(ImproperlyConfigured, match="SITE_URL must be an absolute URL"):
+        fresh_production_import(**production_environment(SITE_URL=site_url))
+
+
 def test_production_settings_are_secure_by_default(fresh_production_import):
     production = fresh_production_import(**production_environment())
 
     assert production.DEBUG is False
     assert production.ALLOWED_HOSTS == ["creditguard.example"]
+    assert production.SITE_URL == "https://creditguard.example"
     assert production.SESSION_COOKIE_SECURE and production.CSRF_COOKIE_SECURE
     assert production.SECURE_SSL_REDIRECT and production.SECURE_HSTS_SECONDS >= 31_536_000

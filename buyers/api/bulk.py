@@ -24,7 +24,7 @@ from creditguard.api.problems import PROBLEM_CONTENT_TYPE, problem
 from creditguard.api.request import request_actor, request_tenant
 
 from ..bulk import BulkValidationError, bulk_upsert
-from ..models import Buyer, Invoice
+from .serializers import BuyerInput, InvoiceInput, PaymentInput, StatementInput
 
 MAX_RECORDS = 10_000
 MAX_LISTED_ERRORS = 1_000
@@ -111,100 +111,8 @@ def _too_large(detail: str) -> dict[str, Any]:
 
 
 # --- OpenAPI ------------------------------------------------------------------------------------
-# Documentation only: the records are validated by buyers.records, not by these serializers.
-
-_MONEY = {"max_digits": 18, "decimal_places": 2, "coerce_to_string": True}
-
-
-BUYER_RECORD = inline_serializer(
-    "BulkBuyerRecord",
-    {
-        "erp_reference": serializers.CharField(max_length=64),
-        "legal_name": serializers.CharField(max_length=200),
-        "registration_number": serializers.CharField(max_length=64, required=False),
-        "vat_number": serializers.CharField(max_length=32, required=False),
-        "lei": serializers.CharField(min_length=20, max_length=20, required=False),
-        "country": serializers.CharField(help_text="ISO 3166 alpha-2", max_length=2),
-        "city": serializers.CharField(max_length=100, required=False),
-        "address": serializers.CharField(max_length=300, required=False),
-        "nace_code": serializers.CharField(help_text="NACE Rev. 2, e.g. 46.69", max_length=5),
-        "parent_erp_reference": serializers.CharField(
-            required=False, allow_null=True, help_text="A buyer of this batch or an existing one"
-        ),
-        "currency": serializers.CharField(help_text="ISO 4217", max_length=3),
-        "payment_terms_days": serializers.IntegerField(
-            min_value=0, max_value=365, required=False, default=30
-        ),
-        "status": serializers.ChoiceField(Buyer.Status.choices, required=False),
-    },
-)
-INVOICE_RECORD = inline_serializer(
-    "BulkInvoiceRecord",
-    {
-        "erp_reference": serializers.CharField(max_length=64),
-        "buyer_erp_reference": serializers.CharField(max_length=64),
-        "number": serializers.CharField(max_length=64, required=False),
-        "issue_date": serializers.DateField(),
-        "due_date": serializers.DateField(help_text="On or after issue_date"),
-        "amount": serializers.DecimalField(**_MONEY, help_text="Greater than 0"),
-        "currency": serializers.CharField(help_text="ISO 4217", max_length=3),
-        "paid_amount": serializers.DecimalField(**_MONEY, required=False, default="0.00"),
-        "paid_date": serializers.DateField(required=False, allow_null=True),
-        "status": serializers.ChoiceField(
-            Invoice.Status.choices,
-            required=False,
-            help_text="disputed and written_off are kept; otherwise derived from the amounts",
-        ),
-    },
-)
-PAYMENT_RECORD = inline_serializer(
-    "BulkPaymentRecord",
-    {
-        "erp_reference": serializers.CharField(max_length=64),
-        "buyer_erp_reference": serializers.CharField(max_length=64),
-        "received_date": serializers.DateField(),
-        "amount": serializers.DecimalField(**_MONEY),
-        "currency": serializers.CharField(help_text="ISO 4217", max_length=3),
-        "allocations": serializers.ListField(
-            required=False,
-            child=inline_serializer(
-                "BulkPaymentAllocation",
-                {
-                    "invoice_erp_reference": serializers.CharField(max_length=64),
-                    "amount": serializers.DecimalField(**_MONEY),
-                },
-            ),
-            help_text="Replaces the payment's allocations; the total may not exceed amount",
-        ),
-    },
-)
-STATEMENT_RECORD = inline_serializer(
-    "BulkFinancialStatementRecord",
-    {
-        "buyer_erp_reference": serializers.CharField(max_length=64),
-        "period_end": serializers.DateField(),
-        "period_months": serializers.IntegerField(
-            min_value=1, max_value=24, required=False, default=12
-        ),
-        "currency": serializers.CharField(help_text="ISO 4217", max_length=3),
-        **{
-            name: serializers.DecimalField(**_MONEY)
-            for name in (
-                "revenue",
-                "ebit",
-                "net_income",
-                "total_assets",
-                "current_assets",
-                "current_liabilities",
-                "total_liabilities",
-                "retained_earnings",
-                "equity",
-            )
-        },
-        "audited": serializers.BooleanField(required=False, default=False),
-        "source": serializers.CharField(max_length=60, required=False),
-    },
-)
+# Documentation only: the records are validated by buyers.records, not by these serializers. A
+# record has the shape of the single-object endpoint's input (`buyers.api.serializers`).
 
 BULK_RESULT = inline_serializer(
     "BulkUpsertResult",
@@ -307,7 +215,7 @@ class BuyerBulkView(BulkUpsertView):
     @_bulk_schema(
         kind="buyers",
         tag="buyers",
-        record=BUYER_RECORD,
+        record=BuyerInput(),
         example={
             "erp_reference": "C-10042",
             "legal_name": "Nordlicht Maschinenbau GmbH",
@@ -330,7 +238,7 @@ class InvoiceBulkView(BulkUpsertView):
     @_bulk_schema(
         kind="invoices",
         tag="invoices",
-        record=INVOICE_RECORD,
+        record=InvoiceInput(),
         example={
             "erp_reference": "INV-2026-000931",
             "buyer_erp_reference": "C-10042",
@@ -352,7 +260,7 @@ class PaymentBulkView(BulkUpsertView):
     @_bulk_schema(
         kind="payments",
         tag="payments",
-        record=PAYMENT_RECORD,
+        record=PaymentInput(),
         example={
             "erp_reference": "PAY-2026-0412",
             "buyer_erp_reference": "C-10042",
@@ -372,7 +280,7 @@ class FinancialStatementBulkView(BulkUpsertView):
     @_bulk_schema(
         kind="financial_statements",
         tag="financial statements",
-        record=STATEMENT_RECORD,
+        record=StatementInput(),
         example={
             "buyer_erp_reference": "C-10042",
             "period_end": "2025-12-31",

@@ -1,8 +1,13 @@
-"""API shapes. Input serializers document the request bodies; the services validate them
-(the same rules as bulk imports, in `buyers.records`)."""
+"""API shapes. Input serializers document the request bodies; the views validate them once
+with `buyers.records` (the rules of bulk imports) and hand the cleaned records to the
+services. Statement figures come from the one list in `buyers.records`."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from creditguard.dates import today
+
+from .. import ledger
 from ..models import (
     Buyer,
     Dispute,
@@ -13,23 +18,37 @@ from ..models import (
     PaymentAllocation,
     PaymentPlan,
 )
+from ..records import STATEMENT_COLUMNS, STATEMENT_FIGURES
+
+MONEY = {"max_digits": 18, "decimal_places": 2, "coerce_to_string": True}
+
+
+# --- Records: one documented shape per kind, for the single-object and the bulk endpoints ---------
 
 
 class BuyerInput(serializers.Serializer):
     erp_reference = serializers.CharField(max_length=64, help_text="Your ERP's customer id.")
     legal_name = serializers.CharField(max_length=200)
-    registration_number = serializers.CharField(required=False, allow_blank=True)
-    vat_number = serializers.CharField(required=False, allow_blank=True)
-    lei = serializers.CharField(required=False, allow_blank=True, help_text="20-character LEI.")
-    country = serializers.CharField(help_text="ISO 3166-1 alpha-2 code, e.g. DE.")
-    city = serializers.CharField(required=False, allow_blank=True)
-    address = serializers.CharField(required=False, allow_blank=True)
-    nace_code = serializers.CharField(help_text='NACE Rev. 2 code, e.g. "46.69".')
-    parent_erp_reference = serializers.CharField(
-        required=False, allow_blank=True, help_text="The parent company's ERP reference."
+    registration_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    vat_number = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    lei = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, help_text="20-character LEI."
     )
-    currency = serializers.CharField(help_text="ISO 4217, e.g. EUR.")
-    payment_terms_days = serializers.IntegerField(required=False, min_value=0, max_value=365)
+    country = serializers.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code, e.g. DE.")
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    nace_code = serializers.CharField(max_length=5, help_text='NACE Rev. 2 code, e.g. "46.69".')
+    parent_erp_reference = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="The parent company's ERP reference (in a bulk upsert: a buyer of the batch "
+        "or an existing one).",
+    )
+    currency = serializers.CharField(max_length=3, help_text="ISO 4217, e.g. EUR.")
+    payment_terms_days = serializers.IntegerField(
+        required=False, min_value=0, max_value=365, default=30
+    )
     status = serializers.ChoiceField(choices=Buyer.Status.choices, required=False)
 
 
@@ -62,22 +81,23 @@ class BuyerOutput(serializers.ModelSerializer):
         ]
 
 
-class StatementInput(serializers.Serializer):
-    buyer_erp_reference = serializers.CharField()
-    period_end = serializers.DateField()
-    period_months = serializers.IntegerField(required=False, min_value=1, max_value=24)
-    currency = serializers.CharField()
-    revenue = serializers.DecimalField(max_digits=18, decimal_places=2)
-    ebit = serializers.DecimalField(max_digits=18, decimal_places=2)
-    net_income = serializers.DecimalField(max_digits=18, decimal_places=2)
-    total_assets = serializers.DecimalField(max_digits=18, decimal_places=2)
-    current_assets = serializers.DecimalField(max_digits=18, decimal_places=2)
-    current_liabilities = serializers.DecimalField(max_digits=18, decimal_places=2)
-    total_liabilities = serializers.DecimalField(max_digits=18, decimal_places=2)
-    retained_earnings = serializers.DecimalField(max_digits=18, decimal_places=2)
-    equity = serializers.DecimalField(max_digits=18, decimal_places=2)
-    audited = serializers.BooleanField(required=False)
-    source = serializers.CharField(required=False, allow_blank=True)
+StatementInput = type(
+    "StatementInput",
+    (serializers.Serializer,),
+    {
+        "buyer_erp_reference": serializers.CharField(max_length=64),
+        "period_end": serializers.DateField(),
+        "period_months": serializers.IntegerField(
+            required=False, min_value=1, max_value=24, default=12
+        ),
+        "currency": serializers.CharField(max_length=3, help_text="ISO 4217, e.g. EUR."),
+        **{name: serializers.DecimalField(**MONEY) for name in STATEMENT_FIGURES},
+        "audited": serializers.BooleanField(required=False, default=False),
+        "source": serializers.CharField(max_length=60, required=False, allow_blank=True),
+        "__module__": __name__,
+        "__doc__": "A financial statement (its figures as `buyers.records` lists them).",
+    },
+)
 
 
 class StatementOutput(serializers.ModelSerializer):
@@ -85,40 +105,24 @@ class StatementOutput(serializers.ModelSerializer):
 
     class Meta:
         model = FinancialStatement
-        fields = [
-            "id",
-            "buyer_erp_reference",
-            "period_end",
-            "period_months",
-            "currency",
-            "revenue",
-            "ebit",
-            "net_income",
-            "total_assets",
-            "current_assets",
-            "current_liabilities",
-            "total_liabilities",
-            "retained_earnings",
-            "equity",
-            "audited",
-            "source",
-        ]
+        fields = ["id", "buyer_erp_reference", *STATEMENT_COLUMNS]
 
 
 class InvoiceInput(serializers.Serializer):
     erp_reference = serializers.CharField(max_length=64)
-    buyer_erp_reference = serializers.CharField()
-    number = serializers.CharField(required=False, allow_blank=True)
+    buyer_erp_reference = serializers.CharField(max_length=64)
+    number = serializers.CharField(max_length=64, required=False, allow_blank=True)
     issue_date = serializers.DateField()
-    due_date = serializers.DateField()
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
-    currency = serializers.CharField()
-    paid_amount = serializers.DecimalField(max_digits=18, decimal_places=2, required=False)
+    due_date = serializers.DateField(help_text="On or after issue_date.")
+    amount = serializers.DecimalField(**MONEY, help_text="Greater than 0.")
+    currency = serializers.CharField(max_length=3, help_text="ISO 4217, e.g. EUR.")
+    paid_amount = serializers.DecimalField(**MONEY, required=False, default="0.00")
     paid_date = serializers.DateField(required=False, allow_null=True)
     status = serializers.ChoiceField(
-        choices=[Invoice.Status.DISPUTED, Invoice.Status.WRITTEN_OFF],
+        choices=Invoice.Status.choices,
         required=False,
-        help_text="Only to mark disputed or written off; otherwise derived from the payments.",
+        help_text="Disputed and written off are kept; any other status is derived from the "
+        "amounts.",
     )
 
 
@@ -146,17 +150,22 @@ class InvoiceOutput(serializers.ModelSerializer):
 
 
 class AllocationInput(serializers.Serializer):
-    invoice_erp_reference = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    invoice_erp_reference = serializers.CharField(max_length=64)
+    amount = serializers.DecimalField(**MONEY)
 
 
 class PaymentInput(serializers.Serializer):
     erp_reference = serializers.CharField(max_length=64)
-    buyer_erp_reference = serializers.CharField()
+    buyer_erp_reference = serializers.CharField(max_length=64)
     received_date = serializers.DateField()
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
-    currency = serializers.CharField()
-    allocations = AllocationInput(many=True, required=False)
+    amount = serializers.DecimalField(**MONEY)
+    currency = serializers.CharField(max_length=3, help_text="ISO 4217, e.g. EUR.")
+    allocations = AllocationInput(
+        many=True,
+        required=False,
+        help_text="One per invoice; the total may not exceed the amount (a bulk upsert replaces "
+        "the payment's allocations).",
+    )
 
 
 class AllocationOutput(serializers.ModelSerializer):
@@ -252,6 +261,12 @@ class InstalmentOutput(serializers.ModelSerializer):
 class PaymentPlanOutput(serializers.ModelSerializer):
     buyer_erp_reference = serializers.CharField(source="buyer.erp_reference")
     instalments = InstalmentOutput(many=True)
+    status = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=PaymentPlan.Status.choices))
+    def get_status(self, plan: PaymentPlan) -> str:
+        # Today's status from the instalments, by the one rule (`buyers.ledger`).
+        return ledger.plan_status_of(plan, as_of=today())
 
     class Meta:
         model = PaymentPlan

@@ -13,6 +13,7 @@ from creditguard.api.request import request_actor, request_tenant
 
 from .. import selectors, services
 from ..models import Buyer, Dispute, FinancialStatement, Instalment, Invoice, Payment, PaymentPlan
+from ..records import buyer_record, invoice_record, parse_record, statement_record
 from . import filters, serializers
 
 BUYER_EXAMPLE = {
@@ -69,7 +70,9 @@ class BuyerListCreateView(CreateMixin, generics.ListAPIView):
 
     def post(self, request: Request) -> Response:
         buyer = services.buyer_create(
-            tenant=request_tenant(request), actor=request_actor(request), data=request.data
+            tenant=request_tenant(request),
+            actor=request_actor(request),
+            record=parse_record("buyers", request.data),
         )
         return self.created(buyer)
 
@@ -96,11 +99,12 @@ class BuyerDetailView(generics.GenericAPIView):
         return Response(self.get_serializer(self.get_object()).data)
 
     def patch(self, request: Request, pk: int) -> Response:
+        buyer = self.get_object()
         buyer = services.buyer_update(
             tenant=request_tenant(request),
             actor=request_actor(request),
-            buyer=self.get_object(),
-            data=request.data,
+            buyer=buyer,
+            record=parse_record("buyers", {**buyer_record(buyer), **request.data}),
         )
         return Response(self.get_serializer(buyer).data)
 
@@ -131,11 +135,14 @@ class BuyerByReferenceView(generics.GenericAPIView):
         return Response(self.get_serializer(buyer).data)
 
     def put(self, request: Request, erp_reference: str) -> Response:
+        current = Buyer.objects.select_related("parent").filter(erp_reference=erp_reference)
+        changes = {**request.data, "erp_reference": erp_reference}
         buyer, created = services.buyer_upsert(
             tenant=request_tenant(request),
             actor=request_actor(request),
-            erp_reference=erp_reference,
-            data=request.data,
+            record=parse_record(
+                "buyers", {**(buyer_record(current[0]) if current else {}), **changes}
+            ),
         )
         return Response(
             self.get_serializer(buyer).data,
@@ -196,12 +203,12 @@ class StatementListCreateView(CreateMixin, generics.ListAPIView):
         return FinancialStatement.objects.select_related("buyer")
 
     def post(self, request: Request) -> Response:
-        buyer = services.buyer_by_reference(str(request.data.get("buyer_erp_reference", "")))
+        record = parse_record("financial_statements", request.data)
         statement = services.statement_save(
             tenant=request_tenant(request),
             actor=request_actor(request),
-            buyer=buyer,
-            data=request.data,
+            buyer=services.buyer_by_reference(record["buyer_erp_reference"]),
+            record=record,
         )
         return self.created(statement)
 
@@ -225,11 +232,12 @@ class StatementDetailView(generics.GenericAPIView):
 
     def patch(self, request: Request, pk: int) -> Response:
         statement = self.get_object()
+        changes = {**request.data, "buyer_erp_reference": statement.buyer.erp_reference}
         statement = services.statement_save(
             tenant=request_tenant(request),
             actor=request_actor(request),
             buyer=statement.buyer,
-            data=request.data,
+            record=parse_record("financial_statements", {**statement_record(statement), **changes}),
             statement=statement,
         )
         return Response(self.get_serializer(statement).data)
@@ -257,7 +265,9 @@ class InvoiceListCreateView(CreateMixin, generics.ListAPIView):
 
     def post(self, request: Request) -> Response:
         invoice = services.invoice_save(
-            tenant=request_tenant(request), actor=request_actor(request), data=request.data
+            tenant=request_tenant(request),
+            actor=request_actor(request),
+            record=parse_record("invoices", request.data),
         )
         return self.created(invoice)
 
@@ -281,11 +291,12 @@ class InvoiceDetailView(generics.GenericAPIView):
         return Response(self.get_serializer(self.get_object()).data)
 
     def patch(self, request: Request, pk: int) -> Response:
+        invoice = self.get_object()
         invoice = services.invoice_save(
             tenant=request_tenant(request),
             actor=request_actor(request),
-            data=request.data,
-            invoice=self.get_object(),
+            record=parse_record("invoices", {**invoice_record(invoice), **request.data}),
+            invoice=invoice,
         )
         return Response(self.get_serializer(invoice).data)
 
@@ -327,7 +338,9 @@ class PaymentListCreateView(CreateMixin, generics.ListAPIView):
 
     def post(self, request: Request) -> Response:
         payment = services.payment_record(
-            tenant=request_tenant(request), actor=request_actor(request), data=request.data
+            tenant=request_tenant(request),
+            actor=request_actor(request),
+            record=parse_record("payments", request.data),
         )
         return self.created(payment)
 

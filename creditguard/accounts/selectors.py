@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.http import HttpRequest
+from django.contrib.auth.models import User
+
+from creditguard.tenancy.http import TenantHttpRequest
 
 from .models import Membership
 
 SESSION_TENANT_KEY = "tenant_id"
 
 
-def memberships_of_user(*, user: AbstractBaseUser) -> list[Membership]:
+def memberships_of_user(*, user: User) -> list[Membership]:
     """The user's active memberships in every tenant; needs `app.user_id` set (middleware)."""
     return list(
         Membership.unscoped.filter(user=user, is_active=True, tenant__is_active=True)
@@ -17,8 +18,10 @@ def memberships_of_user(*, user: AbstractBaseUser) -> list[Membership]:
     )
 
 
-def membership_for_request(request: HttpRequest) -> Membership | None:
+def membership_for_request(request: TenantHttpRequest) -> Membership | None:
     """The membership of the tenant chosen in the session, else the user's first tenant."""
+    if not isinstance(request.user, User):
+        return None
     memberships = memberships_of_user(user=request.user)
     request.memberships = memberships
     chosen = request.session.get(SESSION_TENANT_KEY)

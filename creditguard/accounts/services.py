@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -21,7 +20,7 @@ MEMBERSHIP_FIELDS = ["role", "approval_authority", "approval_currency", "is_acti
 def membership_add(
     *,
     tenant: Tenant,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     email: str,
     role: str,
     approval_authority: Decimal = Decimal("0"),
@@ -30,7 +29,6 @@ def membership_add(
 ) -> Membership:
     """Add a user (created without a usable password if new) to the tenant."""
     email = email.strip().lower()
-    User = get_user_model()
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
         first_name, _sep, last_name = full_name.strip().partition(" ")
@@ -61,7 +59,7 @@ def membership_add(
 def membership_update(
     *,
     tenant: Tenant,
-    actor: AbstractBaseUser,
+    actor: User,
     membership: Membership,
     role: str,
     approval_authority: Decimal,

@@ -1,5 +1,6 @@
 import hmac
 from datetime import timedelta
+from typing import cast
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
@@ -8,6 +9,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from creditguard.tenancy.context import activate_tenant, set_db_variable
+from creditguard.tenancy.http import TenantHttpRequest
 
 from .models import KEY_PREFIX, ApiKey, hash_secret
 
@@ -43,7 +45,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
             ApiKey.unscoped.filter(pk=api_key.pk).update(last_used_at=now)
-        request._request.tenant = api_key.tenant
+        cast(TenantHttpRequest, request._request).tenant = api_key.tenant
         return AnonymousUser(), api_key
 
     def authenticate_header(self, request: Request) -> str:

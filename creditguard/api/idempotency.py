@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -55,7 +55,9 @@ Handler = Callable[[], tuple[int, dict[str, Any]]]
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
 
 
-def json_response(status: int, body: dict[str, Any], headers: dict | None = None) -> HttpResponse:
+def json_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> HttpResponse:
     """A JSON answer rendered with orjson; problem+json for errors."""
     content_type = PROBLEM_CONTENT_TYPE if status >= 400 else "application/json"
     return HttpResponse(
@@ -133,7 +135,7 @@ class _LostRace(Exception):
 
 
 def _store(
-    tenant: Tenant, key: str, fingerprint: str, status: int, body: dict, cutoff: Any
+    tenant: Tenant, key: str, fingerprint: str, status: int, body: dict[str, Any], cutoff: datetime
 ) -> bool:
     """Save the response; False if a record for the key exists already."""
     IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()

@@ -49,10 +49,14 @@ def problem(status_code: int, title: str, detail: str = "", **extra: Any) -> dic
 def flatten_errors(detail: Any, path: str = "") -> list[dict[str, str]]:
     """DRF's nested error structure as a flat list of field/message pairs."""
     if isinstance(detail, dict):
+        # DRF reports the items of a nested list by index (int keys): `bands[0].max_limit`.
         return [
             error
             for key, value in detail.items()
-            for error in flatten_errors(value, f"{path}.{key}" if path else str(key))
+            for error in flatten_errors(
+                value,
+                f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key),
+            )
         ]
     if isinstance(detail, list):
         if all(not isinstance(item, dict | list) for item in detail):
@@ -66,12 +70,12 @@ def flatten_errors(detail: Any, path: str = "") -> list[dict[str, str]]:
 
 
 def problem_response(
-    status_code: int, body: dict[str, Any], headers: dict | None = None
+    status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> Response:
     return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         # Services validate with Django's ValidationError; the API reports it like DRF's.
         detail = (
@@ -94,11 +98,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             errors=flatten_errors(exc.detail),
         )
     else:
-        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        message = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         title = status_title(response.status_code)
-        body = problem(response.status_code, title, str(detail))
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            body["retry_after"] = int(exc.wait)
+        body = problem(response.status_code, title, str(message))
+        if isinstance(exc, exceptions.Throttled):
+            wait: float | None = exc.wait  # type: ignore[attr-defined]  # not in the DRF stubs
+            if wait is not None:
+                body["retry_after"] = int(wait)
     response.data = body
     response.content_type = PROBLEM_CONTENT_TYPE
     return response

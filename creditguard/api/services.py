@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -11,9 +11,7 @@ from .models import ApiKey, generate_raw_key, hash_secret
 
 
 @transaction.atomic
-def api_key_create(
-    *, tenant: Tenant, actor: AbstractBaseUser, name: str, scope: str
-) -> tuple[ApiKey, str]:
+def api_key_create(*, tenant: Tenant, actor: User, name: str, scope: str) -> tuple[ApiKey, str]:
     """Create a key; the raw key is returned once and only its hash is stored."""
     raw_key, prefix = generate_raw_key()
     api_key = ApiKey.objects.create(
@@ -35,7 +33,7 @@ def api_key_create(
 
 
 @transaction.atomic
-def api_key_revoke(*, tenant: Tenant, actor: AbstractBaseUser, api_key: ApiKey) -> ApiKey:
+def api_key_revoke(*, tenant: Tenant, actor: User, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])

@@ -1,3 +1,6 @@
+from typing import Any
+
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import generics, serializers
@@ -7,8 +10,10 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from creditguard.accounts.roles import Permission
+from creditguard.audit.models import AuditEvent
 from creditguard.audit.selectors import audit_events
 
+from .models import ApiKey
 from .request import request_tenant
 
 
@@ -38,7 +43,11 @@ class ApiRootView(APIView):
     )
     def get(self, request: Request) -> Response:
         tenant = request_tenant(request)
-        who = f"api-key:{request.auth.prefix}" if request.auth else request.user.get_username()
+        who = (
+            f"api-key:{request.auth.prefix}"
+            if isinstance(request.auth, ApiKey)
+            else request.user.get_username()
+        )
         return Response(
             {
                 "tenant": {
@@ -56,12 +65,12 @@ class ApiRootView(APIView):
         )
 
 
-class AuditEventListView(generics.ListAPIView):
+class AuditEventListView(generics.ListAPIView[AuditEvent]):
     """The tenant's audit trail, newest first; filter by object type and id."""
 
     required_permission = Permission.VIEW_AUDIT
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(serializers.Serializer[AuditEvent]):
         id = serializers.IntegerField()
         created_at = serializers.DateTimeField()
         actor = serializers.CharField(source="actor_label")
@@ -74,12 +83,12 @@ class AuditEventListView(generics.ListAPIView):
 
     serializer_class = OutputSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[AuditEvent]:
         params = self.request.query_params
         return audit_events(
             object_type=params.get("object_type", ""), object_id=params.get("object_id", "")
         )
 
     @extend_schema(summary=str(_("List audit events")))
-    def get(self, request: Request, *args, **kwargs) -> Response:
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)

@@ -24,10 +24,9 @@ class AuditEvent(AppendOnly, TenantOwnedModel):
     after = models.JSONField(_("after"), null=True, blank=True)
 
     class Meta:
-        ordering = ["-id"]
+        ordering = ["-id"]  # read backwards along the primary key (tenant_id, id)
         indexes = [
             models.Index(fields=["tenant", "object_type", "object_id"], name="audit_object_idx"),
-            models.Index(fields=["tenant", "-id"], name="audit_recent_idx"),
         ]
 
     def __str__(self) -> str:

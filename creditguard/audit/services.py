@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
@@ -15,13 +15,14 @@ if TYPE_CHECKING:
     from creditguard.api.models import ApiKey
     from creditguard.tenancy.models import Tenant
 
-    Actor = AbstractBaseUser | ApiKey | None
+    Actor = User | ApiKey | None
 
 
 def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
     if values is None:
         return None
-    return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
+    jsonable: dict[str, Any] = json.loads(json.dumps(values, cls=DjangoJSONEncoder))
+    return jsonable
 
 
 def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
@@ -52,7 +53,7 @@ def audit_record(
 
     return AuditEvent.objects.create(
         tenant=tenant,
-        actor_user=actor if isinstance(actor, AbstractBaseUser) else None,
+        actor_user=actor if isinstance(actor, User) else None,
         actor_api_key=actor if isinstance(actor, ApiKey) else None,
         actor_label=actor_label(actor),
         action=action,
@@ -61,4 +62,28 @@ def audit_record(
         object_label=str(obj)[:300] if obj is not None else "",
         before=_jsonable(before),
         after=_jsonable(after),
+    )
+
+
+def audit_changes(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    action: str,
+    obj: models.Model,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> AuditEvent | None:
+    """Record a change as the fields whose values differ, old → new (`before` is {} for a new
+    object); nothing when no value changed. `before` and `after` are `snapshot`s."""
+    changed = [name for name, value in after.items() if before.get(name) != value]
+    if not changed:
+        return None
+    return audit_record(
+        tenant=tenant,
+        actor=actor,
+        action=action,
+        obj=obj,
+        before={name: before[name] for name in changed if name in before} or None,
+        after={name: after[name] for name in changed},
     )

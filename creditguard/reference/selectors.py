@@ -1,8 +1,7 @@
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, F, OuterRef, Subquery, Value, When
-from django.db.models.expressions import Combinable
+from django.db.models import Case, DecimalField, OuterRef, Subquery, Value, When
 
 from .models import Country, FxRate
 
@@ -42,8 +41,3 @@ def fx_factor(
         default=Value(None),
         output_field=DecimalField(max_digits=30, decimal_places=12),
     )
-
-
-def in_base_currency(amount: Combinable | str, factor: Case) -> Combinable:
-    amount_expression = F(amount) if isinstance(amount, str) else amount
-    return amount_expression * factor

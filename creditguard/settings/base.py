@@ -2,7 +2,7 @@
 
 Variables (all optional in development, see README "Configuration"):
 DATABASE_URL, DATABASE_APP_USER, DATABASE_APP_PASSWORD, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS,
-CSRF_TRUSTED_ORIGINS, EMAIL_URL-style settings (EMAIL_HOST ...), DEFAULT_FROM_EMAIL,
+SITE_URL, CSRF_TRUSTED_ORIGINS, EMAIL_URL-style settings (EMAIL_HOST ...), DEFAULT_FROM_EMAIL,
 API_THROTTLE_RATE.
 """
 
@@ -31,6 +31,8 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 DEBUG = False
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Where users reach the site: the base of every link that leaves it (e-mails, webhooks).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -52,6 +54,7 @@ INSTALLED_APPS = [
     "buyers",
     "monitoring",
     "policies",
+    "portfolio",
 ]
 
 MIDDLEWARE = [
@@ -94,7 +97,12 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL") or devstack.EMBEDDED_DATABASE_URL
 DATABASE_APP_USER = os.environ.get("DATABASE_APP_USER", "creditguard_app")
 DATABASE_APP_PASSWORD = os.environ.get("DATABASE_APP_PASSWORD", "")
-_database = dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+_database = dj_database_url.parse(
+    DATABASE_URL,
+    engine="creditguard.tenancy.postgresql",  # primary keys (tenant_id, id): see its docstring
+    conn_max_age=60,
+    conn_health_checks=True,
+)
 DATABASE_OWNER_CREDENTIALS = {"USER": _database["USER"], "PASSWORD": _database["PASSWORD"]}
 if os.environ.get("CREDITGUARD_DB_ROLE") != "owner":
     _database.update(USER=DATABASE_APP_USER, PASSWORD=DATABASE_APP_PASSWORD)

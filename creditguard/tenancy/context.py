@@ -43,11 +43,13 @@ def reset_db_context() -> None:
 
 
 def activate_tenant(tenant: Tenant) -> None:
+    """Make `tenant` the current one on both walls (inside a transaction)."""
     set_db_variable("tenant_id", str(tenant.pk))
     _current_tenant.set(tenant)
 
 
 def deactivate_tenant() -> None:
+    """No tenant is current any more, on both walls."""
     _current_tenant.set(None)
     if connection.in_atomic_block:
         set_db_variable("tenant_id", "")
@@ -65,12 +67,22 @@ def current_tenant_or_none() -> Tenant | None:
 
 
 @contextmanager
-def tenant_context(tenant: Tenant) -> Iterator[Tenant]:
-    """Run the block in a transaction with `tenant` active on both walls."""
+def tenant_scope() -> Iterator[None]:
+    """Start the block with no tenant current and forget, on leaving, whatever it activated.
+
+    The frame of one unit of work (a request, a task step, a test): the tenant of one never
+    leaks into the next one run by the same thread.
+    """
     token = _current_tenant.set(None)
     try:
-        with transaction.atomic():
-            activate_tenant(tenant)
-            yield tenant
+        yield
     finally:
         _current_tenant.reset(token)
+
+
+@contextmanager
+def tenant_context(tenant: Tenant) -> Iterator[Tenant]:
+    """Run the block in a transaction with `tenant` active on both walls."""
+    with tenant_scope(), transaction.atomic():
+        activate_tenant(tenant)
+        yield tenant

@@ -5,6 +5,11 @@ The owner role (DATABASE_URL) runs migrations and owns every table. The runtime 
 privileges, minus UPDATE/DELETE on append-only tables. Every tenant-owned table has RLS
 ENABLED and FORCED with a policy on `app.tenant_id`; with no tenant set the policy compares
 with NULL and no row is visible.
+
+The schema is kept ready for Citus (docs/scale-out.md): a tenant table's primary key is
+(tenant_id, id) (`tenant_primary_key`), its foreign keys to other tenant tables are composite
+(`same_tenant_foreign_key`), and every table without a tenant is listed in `REFERENCE_TABLES`.
+tests/tenancy/test_citus_schema.py checks the catalog against these rules.
 """
 
 from __future__ import annotations
@@ -17,6 +22,33 @@ from psycopg2 import sql
 from .models import AppendOnly
 
 TENANT_PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
+
+# Tables that are not distributed by tenant: global data every tenant reads, replicated to each
+# node as Citus reference tables. Every other table has a tenant_id and is distributed on it.
+# api_apikey carries a tenant_id but is looked up by its globally unique prefix before the tenant
+# is known, so it is global too (its row-level security still applies).
+REFERENCE_TABLES = frozenset(
+    {
+        # tenants and people
+        "tenancy_tenant",
+        "auth_user",
+        "auth_group",
+        "auth_group_permissions",
+        "auth_permission",
+        "auth_user_groups",
+        "auth_user_user_permissions",
+        "api_apikey",
+        # reference data: countries, FX rates, country and sector risk
+        "reference_country",
+        "reference_fxrate",
+        "monitoring_countryrisk",
+        "monitoring_sectorrisk",
+        # Django internals
+        "django_content_type",
+        "django_migrations",
+        "django_session",
+    }
+)
 
 
 def enable_row_level_security(table: str, *, extra_read_predicate: str = "") -> migrations.RunSQL:
@@ -106,14 +138,19 @@ def same_tenant_foreign_key(table: str, column: str, target: str) -> list[migrat
 
     Foreign-key checks bypass row-level security, so a plain FK would accept another tenant's id.
     The composite key (tenant_id, column) → (tenant_id, id) makes that impossible in the database
-    and is the shape Citus needs to co-locate tenant rows.
+    and is the shape Citus needs to co-locate tenant rows. The Django field is declared with
+    `db_constraint=False`: this key does the checking. It references the target's primary key
+    (tenant_id, id), or, on a table created before `tenant_primary_key`, a UNIQUE (tenant_id, id)
+    added here.
     """
     target_key = f"{target}_tenant_id_key"
     constraint = f"{table}_{column}_same_tenant"
     return [
         migrations.RunSQL(
-            f"DO $$ BEGIN ALTER TABLE {target} ADD CONSTRAINT {target_key} UNIQUE (tenant_id, id); "
-            "EXCEPTION WHEN duplicate_table OR duplicate_object THEN NULL; END $$",
+            "DO $$ BEGIN "
+            f"IF NOT EXISTS ({_TENANT_ID_KEY_OF.format(table=target)}) THEN "
+            f"ALTER TABLE {target} ADD CONSTRAINT {target_key} UNIQUE (tenant_id, id); "
+            "END IF; END $$",
             reverse_sql=migrations.RunSQL.noop,
         ),
         migrations.RunSQL(
@@ -122,3 +159,75 @@ def same_tenant_foreign_key(table: str, column: str, target: str) -> list[migrat
             reverse_sql=f"ALTER TABLE {table} DROP CONSTRAINT {constraint}",
         ),
     ]
+
+
+# A primary key or unique constraint of `table` on exactly (tenant_id, id).
+_TENANT_ID_KEY_OF = (
+    "SELECT FROM pg_constraint c WHERE c.conrelid = '{table}'::regclass "
+    "AND c.contype IN ('p', 'u') AND ARRAY(SELECT a.attname::text FROM pg_attribute a "
+    "WHERE a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) ORDER BY a.attname) "
+    "= ARRAY['id', 'tenant_id']"
+)
+
+
+def tenant_primary_key(table: str) -> migrations.RunSQL:
+    """Migration operation: the primary key of tenant table `table` becomes (tenant_id, id).
+
+    Citus needs the distribution column in every primary key. Django keeps `id` as the model's
+    primary key field (look-ups, URLs and relations use it; ids come from one sequence, so they
+    stay unique). Composite foreign keys pointing at `table` (`same_tenant_foreign_key`) are
+    re-created against the new key, and the UNIQUE (tenant_id, id) they used is dropped. A
+    single-column foreign key to `table` stops the migration: declare it `db_constraint=False`.
+    """
+    return migrations.RunSQL(
+        sql=_swap_primary_key(table, "tenant_id, id"),
+        reverse_sql=_swap_primary_key(table, "id"),
+    )
+
+
+def _swap_primary_key(table: str, columns: str) -> str:
+    # PL/pgSQL so that the foreign keys depending on the old keys are found in the catalog (their
+    # names and definitions differ per table) and restored with the same definitions.
+    to_composite = columns != "id"
+    refuse_single_column = (
+        "IF NOT fk.has_tenant THEN RAISE EXCEPTION 'foreign key % on % references "
+        f"{table} without tenant_id: declare its field with db_constraint=False', "
+        "fk.conname, fk.source; END IF;"
+        if to_composite
+        else ""
+    )
+    restore_unique = (
+        ""
+        if to_composite
+        else f"IF cardinality(definitions) > 0 THEN ALTER TABLE {table} "
+        f"ADD CONSTRAINT {table}_tenant_id_key UNIQUE (tenant_id, id); END IF;"
+    )
+    # Table names come from migration files, never from input.
+    return f"""
+DO $$
+DECLARE
+    fk record;
+    definitions text[] := '{{}}';
+    definition text;
+BEGIN
+    FOR fk IN
+        SELECT conrelid::regclass AS source, conname, pg_get_constraintdef(oid) AS body,
+               'tenant_id' = ANY(ARRAY(SELECT attname::text FROM pg_attribute
+                                       WHERE attrelid = conrelid AND attnum = ANY(conkey)))
+                   AS has_tenant
+        FROM pg_constraint WHERE contype = 'f' AND confrelid = '{table}'::regclass
+    LOOP
+        {refuse_single_column}
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', fk.source, fk.conname);
+        definitions := definitions
+            || format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.source, fk.conname, fk.body);
+    END LOOP;
+    ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {table}_tenant_id_key;
+    ALTER TABLE {table} DROP CONSTRAINT {table}_pkey;
+    ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY ({columns});
+    {restore_unique}
+    FOREACH definition IN ARRAY definitions LOOP
+        EXECUTE definition;
+    END LOOP;
+END $$
+"""  # noqa: S608

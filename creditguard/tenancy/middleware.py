@@ -5,7 +5,8 @@ from django.http import HttpRequest, HttpResponse
 
 from creditguard.accounts.selectors import membership_for_request
 
-from .context import _current_tenant, activate_tenant, reset_db_context, set_db_variable
+from .context import activate_tenant, reset_db_context, set_db_variable, tenant_scope
+from .http import TenantHttpRequest
 
 
 class TenantMiddleware:
@@ -19,23 +20,19 @@ class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = _current_tenant.set(None)
-        try:
-            with transaction.atomic():
-                reset_db_context()
-                request.tenant = None
-                request.membership = None
-                if request.user.is_authenticated:
-                    set_db_variable("user_id", str(request.user.pk))
-                    membership = membership_for_request(request)
-                    if membership is not None:
-                        activate_tenant(membership.tenant)
-                        request.tenant = membership.tenant
-                        request.membership = membership
-                response = self.get_response(request)
-                if response.status_code >= 500:
-                    transaction.set_rollback(True)
-                return response
-        finally:
-            _current_tenant.reset(token)
+    def __call__(self, request: TenantHttpRequest) -> HttpResponse:
+        with tenant_scope(), transaction.atomic():
+            reset_db_context()
+            request.tenant = None
+            request.membership = None
+            if request.user.is_authenticated:
+                set_db_variable("user_id", str(request.user.pk))
+                membership = membership_for_request(request)
+                if membership is not None:
+                    activate_tenant(membership.tenant)
+                    request.tenant = membership.tenant
+                    request.membership = membership
+            response = self.get_response(request)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+            return response

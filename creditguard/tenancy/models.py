@@ -45,11 +45,14 @@ class TenantOwnedModel(models.Model):
     """Base for every tenant-owned table.
 
     Each concrete table must also get row-level security in its migration
-    (`creditguard.tenancy.db.enable_row_level_security`); tests/test_tenancy_rls.py fails for a
-    table with a tenant_id column that lacks it.
+    (`creditguard.tenancy.db.enable_row_level_security`); tests/tenancy/test_row_level_security.py
+    fails for a table with a tenant_id column that lacks it.
     """
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", editable=False)
+    # No index of its own: the primary key (tenant_id, id) starts with it.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", editable=False, db_index=False
+    )
 
     objects = TenantScopedManager()
     # Still filtered by row-level security; for code that sets the tenant in SQL itself

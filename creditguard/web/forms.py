@@ -1,10 +1,13 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UsernameField
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from creditguard.accounts.roles import Role
 from creditguard.api.models import ApiKey
+
+from .links import absolute_url
 
 
 class MembershipAddForm(forms.Form):
@@ -54,6 +57,16 @@ class InvitationPasswordResetForm(PasswordResetForm):
     def get_users(self, email: str):
         users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
         return (user for user in users if _email_matches(user, email))
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        # The link is built on SITE_URL, never on the Host header of the request that asked.
+        context["reset_url"] = absolute_url(
+            reverse(
+                "password_reset_confirm",
+                kwargs={"uidb64": context["uid"], "token": context["token"]},
+            )
+        )
+        super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
 
 
 def _email_matches(user, email: str) -> bool:

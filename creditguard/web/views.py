@@ -8,8 +8,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from buyers.selectors import portfolio_summary
-from buyers.views import aging_bars
 from creditguard.accounts.models import Membership
 from creditguard.accounts.roles import Permission
 from creditguard.accounts.selectors import SESSION_TENANT_KEY, tenant_memberships
@@ -18,35 +16,10 @@ from creditguard.api.models import ApiKey
 from creditguard.api.problems import django_problem, is_api_request
 from creditguard.api.services import api_key_create, api_key_revoke
 from creditguard.audit.selectors import audit_events
-from creditguard.reference.models import Country
 
 from . import health
 from .decorators import tenant_view
 from .forms import ApiKeyCreateForm, MembershipAddForm, MembershipEditForm
-
-
-@tenant_view()
-def dashboard(request: HttpRequest) -> HttpResponse:
-    summary = portfolio_summary(tenant=request.tenant)
-    country_names = {
-        country.code: country.localized_name
-        for country in Country.objects.filter(
-            code__in=[code for code, _exposure in summary.top_countries]
-        )
-    }
-    return render(
-        request,
-        "web/dashboard.html",
-        {
-            "summary": summary,
-            "aging_bars": aging_bars(summary.aging),
-            "top_countries": [
-                (code, country_names.get(code, code), exposure)
-                for code, exposure in summary.top_countries
-            ],
-            "recent_events": audit_events()[:10],
-        },
-    )
 
 
 @login_required

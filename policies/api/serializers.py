@@ -1,6 +1,9 @@
-"""API shapes for limits. Input serializers document and type the request bodies; the services
-hold the rules (and validate again), so the API and the pages answer alike."""
+"""API shapes for limits. Input serializers are the API's one input contract: they parse and
+validate the request bodies, and the views hand the typed values to the services."""
 
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..credit_check import Decision, ReasonCode
@@ -13,10 +16,26 @@ from ..models import (
     LimitRequest,
     RiskClass,
 )
+from ..services import BAND_FIELDS, COVER_FIELDS, LIMIT_FIELDS, POLICY_FIELDS
 
 MONEY = {"max_digits": 18, "decimal_places": 2, "coerce_to_string": True}
 MONEY_IN = {"max_digits": 18, "decimal_places": 2, "min_value": 0}
 TERMS = {"min_value": 0, "max_value": 365}
+
+
+class CurrencyField(serializers.RegexField):
+    """A three-letter currency code in any case, upper-cased (as the cover page's field)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            r"^[A-Za-z]{3}$",
+            max_length=3,
+            error_messages={"invalid": _("Use a three-letter ISO 4217 code, e.g. EUR.")},
+            **kwargs,
+        )
+
+    def to_internal_value(self, data: Any) -> str:
+        return super().to_internal_value(data).upper()
 
 
 class BuyerRef(serializers.Serializer):
@@ -73,16 +92,7 @@ class BandOutput(serializers.ModelSerializer):
 
     class Meta:
         model = CreditPolicyBand
-        fields = [
-            "grade_from",
-            "grade_to",
-            "max_payment_terms_days",
-            "max_limit",
-            "max_limit_equity_pct",
-            "max_limit_revenue_pct",
-            "insurance_required_above",
-            "approval_level",
-        ]
+        fields = BAND_FIELDS
 
 
 class CreditPolicyOutput(serializers.ModelSerializer):
@@ -94,21 +104,7 @@ class CreditPolicyOutput(serializers.ModelSerializer):
 
     class Meta:
         model = CreditPolicy
-        fields = [
-            "id",
-            "version",
-            "effective_from",
-            "currency",
-            "four_eyes_threshold",
-            "lowest_acceptable_grade",
-            "overdue_hold_days",
-            "overdue_hold_amount",
-            "limit_without_financials",
-            "notes",
-            "bands",
-            "created_by",
-            "created_at",
-        ]
+        fields = ["id", *POLICY_FIELDS, "bands", "created_by", "created_at"]
 
 
 # --- Limit requests --------------------------------------------------------------------------
@@ -242,16 +238,7 @@ class CreditLimitOutput(serializers.ModelSerializer):
         fields = [
             "id",
             "buyer",
-            "amount",
-            "currency",
-            "payment_terms_days",
-            "status",
-            "grade",
-            "risk_class",
-            "granted_on",
-            "review_date",
-            "expiry_date",
-            "blocked_reason",
+            *LIMIT_FIELDS,
             "exposure",
             "available",
             "utilisation",
@@ -270,7 +257,7 @@ class InsurerCoverInput(serializers.Serializer):
     policy_number = serializers.CharField(max_length=60, required=False, allow_blank=True)
     decision_reference = serializers.CharField(max_length=60, required=False, allow_blank=True)
     amount = serializers.DecimalField(**MONEY_IN)
-    currency = serializers.CharField(max_length=3, help_text="ISO 4217, e.g. EUR.")
+    currency = CurrencyField(help_text="ISO 4217, e.g. EUR.")
     decision_date = serializers.DateField()
     expiry_date = serializers.DateField(required=False, allow_null=True)
     status = serializers.ChoiceField(choices=InsurerCover.Status.choices, required=False)
@@ -289,21 +276,7 @@ class InsurerCoverOutput(serializers.ModelSerializer):
 
     class Meta:
         model = InsurerCover
-        fields = [
-            "id",
-            "buyer",
-            "insurer",
-            "policy_number",
-            "decision_reference",
-            "amount",
-            "currency",
-            "decision_date",
-            "expiry_date",
-            "status",
-            "notes",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", "buyer", *COVER_FIELDS, "created_at", "updated_at"]
 
 
 # --- Credit check ----------------------------------------------------------------------------

@@ -173,12 +173,10 @@ class CreditPolicyListCreateView(generics.ListAPIView):
         return selectors.policy_versions()
 
     def post(self, request: Request) -> Response:
-        serializers.CreditPolicyInput(data=request.data).is_valid(raise_exception=True)
+        typed = serializers.CreditPolicyInput(data=request.data)
+        typed.is_valid(raise_exception=True)
         policy = services.credit_policy_create(
-            tenant=request_tenant(request),
-            actor=request_actor(request),
-            data=request.data,
-            bands=request.data.get("bands") or [],
+            tenant=request_tenant(request), actor=request_actor(request), **typed.validated_data
         )
         return Response(
             serializers.CreditPolicyOutput(selectors.policy_versions().get(pk=policy.pk)).data,
@@ -293,12 +291,13 @@ class LimitRequestListCreateView(generics.ListAPIView):
         typed = serializers.LimitRequestInput(data=request.data)
         if not typed.is_valid():
             return 400, _invalid(typed.errors)
+        values = dict(typed.validated_data)
         try:
             created = services.limit_request_create(
                 tenant=request_tenant(request),
                 actor=request_actor(request),
-                buyer=_buyer(request.data.get("buyer_erp_reference")),
-                data=typed.validated_data,
+                buyer=_buyer(values.pop("buyer_erp_reference")),
+                **values,
             )
         except ValidationError as error:
             return 400, _invalid(
@@ -410,13 +409,14 @@ class LimitRequestInformationView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         limit_request = _open_request(pk)
-        serializers.InformationInput(data=request.data).is_valid(raise_exception=True)
+        typed = serializers.InformationInput(data=request.data)
+        typed.is_valid(raise_exception=True)
         try:
             services.limit_request_resubmit(
                 tenant=request_tenant(request),
                 actor=request_actor(request),
                 request=limit_request,
-                data=request.data,
+                **typed.validated_data,
             )
         except services.DecisionNotAllowed as refusal:
             raise PermissionDenied(" ".join(refusal.messages)) from refusal
@@ -526,12 +526,14 @@ class InsurerCoverListCreateView(generics.ListAPIView):
         return covers.order_by("-id")
 
     def post(self, request: Request) -> Response:
-        serializers.InsurerCoverInput(data=request.data).is_valid(raise_exception=True)
+        typed = serializers.InsurerCoverInput(data=request.data)
+        typed.is_valid(raise_exception=True)
+        values = dict(typed.validated_data)
         cover = services.insurer_cover_save(
             tenant=request_tenant(request),
             actor=request_actor(request),
-            buyer=_buyer(request.data.get("buyer_erp_reference")),
-            data=request.data,
+            buyer=_buyer(values.pop("buyer_erp_reference")),
+            terms=services.CoverTerms(**values),
         )
         return Response(serializers.InsurerCoverOutput(cover).data, status=status.HTTP_201_CREATED)
 
@@ -563,12 +565,13 @@ class InsurerCoverDetailView(generics.GenericAPIView):
 
     def patch(self, request: Request, pk: int) -> Response:
         cover = self.get_object()
-        serializers.InsurerCoverPatch(data=request.data).is_valid(raise_exception=True)
+        typed = serializers.InsurerCoverPatch(data=request.data)
+        typed.is_valid(raise_exception=True)
         cover = services.insurer_cover_save(
             tenant=request_tenant(request),
             actor=request_actor(request),
             buyer=cover.buyer,
-            data=request.data,
+            terms=services.CoverTerms.of(cover, **typed.validated_data),
             cover=cover,
         )
         return Response(self.get_serializer(cover).data)

@@ -13,6 +13,7 @@ from buyers.models import Buyer, FinancialStatement, Invoice, Payment, PaymentAl
 from creditguard.api.models import IdempotencyRecord
 from creditguard.audit.models import AuditEvent
 from creditguard.tenancy.context import tenant_context
+from tests.buyers.statements import FIGURES
 from tests.conftest import active
 from tests.factories import (
     ApiKeyFactory,
@@ -54,15 +55,7 @@ def statement(**fields):
         "buyer_erp_reference": "C-1",
         "period_end": "2025-12-31",
         "currency": "EUR",
-        "revenue": "10000000",
-        "ebit": "800000",
-        "net_income": "550000",
-        "total_assets": "6000000",
-        "current_assets": "2500000",
-        "current_liabilities": "1500000",
-        "total_liabilities": "3600000",
-        "retained_earnings": "1200000",
-        "equity": "2400000",
+        **FIGURES,
         **fields,
     }
 

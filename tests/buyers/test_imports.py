@@ -200,7 +200,7 @@ def test_it_refuses_a_file_with_a_header_but_no_rows():
 
 
 def test_it_refuses_more_rows_than_the_limit(monkeypatch):
-    monkeypatch.setattr(imports, "IMPORT_MAX_ROWS", 3)
+    monkeypatch.setattr(imports.reading, "IMPORT_MAX_ROWS", 3)
 
     read_sheet(b"a\n1\n2\n3\n", "csv")
     with pytest.raises(ImportFileError, match="more than 3 rows"):
@@ -214,7 +214,7 @@ def test_it_refuses_other_file_extensions(name):
 
 
 def test_it_refuses_an_upload_over_the_size_limit(monkeypatch):
-    monkeypatch.setattr(imports, "IMPORT_MAX_UPLOAD_BYTES", 10)
+    monkeypatch.setattr(imports.reading, "IMPORT_MAX_UPLOAD_BYTES", 10)
 
     with pytest.raises(ImportFileError, match="larger than"):
         imports.upload_check(upload("buyers.csv", "erp_reference\nC-1\n"))
@@ -251,7 +251,7 @@ def test_xlsx_cells_are_read_as_the_text_a_user_would_type():
 
 
 def test_empty_worksheet_rows_do_not_count_towards_the_row_limit(monkeypatch):
-    monkeypatch.setattr(imports, "IMPORT_MAX_ROWS", 2)
+    monkeypatch.setattr(imports.reading, "IMPORT_MAX_ROWS", 2)
     gaps = [[None]] * 5
 
     sheet = read_sheet(xlsx([["erp_reference"], ["C-1"], *gaps, ["C-2"], *gaps]), "xlsx")
@@ -284,14 +284,14 @@ def test_a_zip_bomb_is_refused_by_its_compression_ratio_before_it_is_unpacked():
 
 
 def test_a_workbook_unpacking_beyond_the_size_limit_is_refused(monkeypatch):
-    monkeypatch.setattr(imports, "XLSX_MAX_UNCOMPRESSED_BYTES", 1000)
+    monkeypatch.setattr(imports.reading, "XLSX_MAX_UNCOMPRESSED_BYTES", 1000)
 
     with pytest.raises(ImportFileError, match="unpacks to far more data"):
         read_sheet(xlsx([["erp_reference"], ["C-1"]]), "xlsx")
 
 
 def test_a_zip_with_too_many_entries_is_refused(monkeypatch):
-    monkeypatch.setattr(imports, "XLSX_MAX_ENTRIES", 10)
+    monkeypatch.setattr(imports.reading, "XLSX_MAX_ENTRIES", 10)
     parts = {**_WORKBOOK_PARTS, **{f"xl/media/image{n}.png": b"x" for n in range(10)}}
 
     with pytest.raises(ImportFileError, match="too many parts"):

@@ -6,7 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from buyers.records import NON_FIELD_ERRORS, RecordError, parse_records
+from buyers.api.serializers import StatementInput, StatementOutput
+from buyers.forms import StatementForm
+from buyers.imports import import_fields
+from buyers.records import NON_FIELD_ERRORS, STATEMENT_FIGURES, RecordError, parse_records
+from buyers.services import STATEMENT_FIELDS
+from tests.buyers.statements import FIGURES
 
 BUYER = {
     "erp_reference": "C-1",
@@ -38,15 +43,7 @@ STATEMENT = {
     "buyer_erp_reference": "C-1",
     "period_end": "2025-12-31",
     "currency": "EUR",
-    "revenue": "10000000",
-    "ebit": "800000",
-    "net_income": "550000",
-    "total_assets": "6000000",
-    "current_assets": "2500000",
-    "current_liabilities": "1500000",
-    "total_liabilities": "3600000",
-    "retained_earnings": "1200000",
-    "equity": "2400000",
+    **FIGURES,
 }
 
 
@@ -490,3 +487,13 @@ def test_two_statements_of_one_buyer_for_the_same_period_end_are_duplicates():
         {**STATEMENT, "buyer_erp_reference": "C-2"},
         {**STATEMENT, "revenue": "1"},
     ) == [(2, "period_end")]
+
+
+def test_every_entry_point_takes_the_statement_figures_from_the_one_spec():
+    figures = set(STATEMENT_FIGURES)
+    assert figures == set(FIGURES)
+    assert figures <= set(StatementInput().fields)
+    assert figures <= set(StatementOutput.Meta.fields)
+    assert figures <= set(StatementForm().fields)
+    assert figures <= {field.name for field in import_fields("financial_statements")}
+    assert figures <= set(STATEMENT_FIELDS)

@@ -22,6 +22,7 @@ from buyers.models import (
     PaymentPlan,
 )
 from buyers.selectors import today
+from tests.buyers.statements import FIGURES
 from tests.conftest import active
 from tests.factories import (
     BuyerFactory,
@@ -590,15 +591,7 @@ STATEMENT = {
     "period_end": "2025-12-31",
     "period_months": "12",
     "currency": "EUR",
-    "revenue": "10000000",
-    "ebit": "800000",
-    "net_income": "550000",
-    "total_assets": "6000000",
-    "current_assets": "2500000",
-    "current_liabilities": "1500000",
-    "total_liabilities": "3600000",
-    "retained_earnings": "1200000",
-    "equity": "2400000",
+    **FIGURES,
     "source": "Annual report",
 }
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection, connections
 
 from buyers import receivables
-from buyers.models import Buyer, Dispute, Invoice, PaymentPlan
+from buyers.models import Buyer, Dispute, Instalment, Invoice, PaymentPlan
 from creditguard.audit.models import AuditEvent
 from creditguard.reference.models import FxRate
 from creditguard.tenancy.context import tenant_context
@@ -27,7 +27,7 @@ from monitoring.rescoring import (
     buyer_risk_frame,
     buyers_rescore,
     buyers_with_new_overdues,
-    monthly_runs_start,
+    monthly_run_start,
     period_of,
     rescore_now,
     rescore_progress,
@@ -93,15 +93,18 @@ def two_buyers(tenant_a):
         FinancialStatementFactory(
             buyer=known, tenant=tenant_a, period_end=date(2026, 12, 31), ebit=Decimal(-5)
         )
-        for reference, agreed, status in (
-            ("P-1", date(2026, 3, 1), "broken"),
-            ("P-2", date(2024, 1, 1), "broken"),  # broken long ago, no instalment in 12 months
-            ("P-3", date(2026, 5, 1), "kept"),
+        # The status comes from the instalments at as_of, not from the stored column (which
+        # says the opposite here): P-1 missed one, P-2 long ago, P-3 is on schedule.
+        for reference, agreed, stored, due in (
+            ("P-1", date(2026, 3, 1), "kept", date(2026, 4, 1)),
+            ("P-2", date(2024, 1, 1), "kept", date(2024, 2, 1)),  # no instalment in 12 months
+            ("P-3", date(2026, 5, 1), "broken", date(2026, 12, 1)),
         ):
-            PaymentPlan.objects.create(
+            plan = PaymentPlan.objects.create(
                 tenant=tenant_a, buyer=known, erp_reference=reference, agreed_date=agreed,
-                total_amount=Decimal(100), currency="EUR", status=status,
+                total_amount=Decimal(100), currency="EUR", status=stored,
             )  # fmt: skip
+            Instalment.objects.create(tenant=tenant_a, plan=plan, due_date=due, amount=Decimal(100))
         for reference, opened, status in (
             ("D-1", date(2026, 10, 1), "open"),
             ("D-2", date(2026, 6, 1), "resolved"),
@@ -215,13 +218,9 @@ def test_a_run_of_one_tenant_never_scores_another_tenants_buyers(tenant_a, tenan
 
 
 def test_rescore_now_replaces_the_periods_scores_and_is_audited(
-    tenant_a, owner, two_buyers, django_capture_on_commit_callbacks, monkeypatch
+    tenant_a, owner, two_buyers, django_capture_on_commit_callbacks, sent_tasks
 ):
     known, _blank = two_buyers
-    sent = []
-    monkeypatch.setattr(
-        "monitoring.tasks.rescore_run.delay", lambda *args, **kwargs: sent.append((args, kwargs))
-    )
     today_period = period_of(rescoring.today())
     with active(tenant_a):
         BuyerScore.objects.create(
@@ -236,7 +235,9 @@ def test_rescore_now_replaces_the_periods_scores_and_is_audited(
             AuditEvent.objects.filter(action="monitoring.rescore_now", actor_user=owner).count()
             == 1
         )
-    assert sent == [((run.pk,), {"tenant_id": tenant_a.pk})]
+    assert [(task.name, task.args, task.kwargs) for task in sent_tasks] == [
+        ("monitoring.rescore_run", (run.pk,), {"tenant_id": tenant_a.pk})
+    ]
     assert rescore_progress(run) | {"status_label": None} == {
         "status": "queued", "status_label": None, "scored": 0, "total": 0, "percent": 0,
         "alerts_raised": 0, "done": False, "error": "",
@@ -259,26 +260,22 @@ def test_rescore_now_replaces_the_periods_scores_and_is_audited(
 
 
 def test_rescore_now_resumes_a_running_run_whose_worker_died(
-    tenant_a, owner, django_capture_on_commit_callbacks, monkeypatch
+    tenant_a, owner, django_capture_on_commit_callbacks, sent_tasks
 ):
-    sent = []
-    monkeypatch.setattr(
-        "monitoring.tasks.rescore_run.delay", lambda *args, **kwargs: sent.append(args)
-    )
     with active(tenant_a):
         orphan = RescoreRun.objects.create(
             tenant=tenant_a, period=PERIOD, trigger="manual", status="running"
         )
         with django_capture_on_commit_callbacks(execute=True):
             assert rescore_now(tenant=tenant_a, actor=owner) == orphan
-        assert sent == [(orphan.pk,)]
+        assert [task.args for task in sent_tasks] == [(orphan.pk,)]
         with (
             rescoring._run_lock(orphan.pk) as locked,
             django_capture_on_commit_callbacks(execute=True),
         ):
             assert locked
             assert rescore_now(tenant=tenant_a, actor=owner) == orphan  # held: left alone
-        assert sent == [(orphan.pk,)]
+        assert [task.args for task in sent_tasks] == [(orphan.pk,)]
 
 
 def test_progress_of_a_running_run_stays_below_100_percent(tenant_a):
@@ -295,20 +292,33 @@ def test_progress_of_a_running_run_stays_below_100_percent(tenant_a):
 
 
 def test_buyer_risk_changed_enqueues_deduplicated_batches_after_commit(
-    tenant_a, django_capture_on_commit_callbacks, monkeypatch
+    tenant_a, django_capture_on_commit_callbacks, monkeypatch, sent_tasks
 ):
-    sent = []
-    monkeypatch.setattr(
-        "monitoring.tasks.rescore_buyers.delay", lambda *args, **kwargs: sent.append((args, kwargs))
-    )
     monkeypatch.setattr("monitoring.events.EVENT_BATCH_SIZE", 2)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         buyer_risk_changed(tenant_id=tenant_a.pk, buyer_ids=[5, 3, 5, 9], reason="statement")
-        assert sent == []  # nothing before commit
+        assert sent_tasks == []  # nothing before commit
     assert len(callbacks) == 2
-    assert sent == [
-        (([3, 5],), {"tenant_id": tenant_a.pk, "reason": "statement"}),
-        (([9],), {"tenant_id": tenant_a.pk, "reason": "statement"}),
+    assert [(task.name, task.args, task.kwargs) for task in sent_tasks] == [
+        ("monitoring.rescore_buyers", ([3, 5],), {"tenant_id": tenant_a.pk, "reason": "statement"}),
+        ("monitoring.rescore_buyers", ([9],), {"tenant_id": tenant_a.pk, "reason": "statement"}),
+    ]
+
+
+def test_the_buyers_signal_asks_monitoring_for_a_rescore_after_commit(
+    tenant_a, django_capture_on_commit_callbacks, sent_tasks
+):
+    from buyers.models import Buyer
+    from buyers.signals import buyer_risk_changed as buyer_risk_changed_signal
+
+    with django_capture_on_commit_callbacks(execute=True):
+        buyer_risk_changed_signal.send(
+            sender=Buyer, tenant_id=tenant_a.pk, buyer_ids=[4, 2], reason="status"
+        )
+        assert sent_tasks == []
+
+    assert [(task.name, task.args, task.kwargs) for task in sent_tasks] == [
+        ("monitoring.rescore_buyers", ([2, 4],), {"tenant_id": tenant_a.pk, "reason": "status"})
     ]
 
 
@@ -357,8 +367,8 @@ def test_buyers_whose_invoices_crossed_an_overdue_threshold_since_yesterday(tena
         assert yesterday.pk in two_days
 
 
-def test_the_daily_detection_asks_for_a_rescore_per_tenant(
-    tenant_a, tenant_b, monkeypatch, django_capture_on_commit_callbacks
+def test_the_daily_detection_asks_for_a_rescore_of_the_tenants_new_overdues(
+    tenant_a, tenant_b, monkeypatch
 ):
     asked = []
     monkeypatch.setattr(
@@ -368,33 +378,52 @@ def test_the_daily_detection_asks_for_a_rescore_per_tenant(
     with active(tenant_a):
         buyer = BuyerFactory(tenant=tenant_a)
         invoice(buyer, amount=100, due=today - timedelta(days=61))
-    assert rescoring.new_overdues_detect() == {tenant_a.pk: 1, tenant_b.pk: 0}
+        assert rescoring.new_overdues_rescore(tenant=tenant_a, as_of=today) == 1
+    with active(tenant_b):
+        assert rescoring.new_overdues_rescore(tenant=tenant_b, as_of=today) == 0
     assert asked == [
         {"tenant_id": tenant_a.pk, "buyer_ids": [buyer.pk], "reason": "overdue_threshold"}
     ]
 
 
-def test_monthly_runs_start_once_per_active_tenant(
-    tenant_a, tenant_b, monkeypatch, django_capture_on_commit_callbacks
+@pytest.mark.parametrize(
+    ("beat_task", "tenant_task"),
+    [
+        ("rescore_all_tenants", "monitoring.monthly_run_start"),
+        ("detect_new_overdues", "monitoring.rescore_new_overdues"),
+    ],
+)
+def test_the_periodic_rescoring_jobs_run_once_per_active_tenant(
+    tenant_a, tenant_b, sent_tasks, beat_task, tenant_task
 ):
+    from monitoring import tasks
+
     TenantFactory(slug="dormant", is_active=False)
-    sent = []
-    monkeypatch.setattr(
-        "monitoring.tasks.rescore_run.delay",
-        lambda *args, **kwargs: sent.append(kwargs["tenant_id"]),
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        first = monthly_runs_start(period=date(2026, 12, 3))
-    with django_capture_on_commit_callbacks(execute=True):
-        again = monthly_runs_start(period=date(2026, 12, 1))
-    assert first == again and len(first) == 2  # the same runs, enqueued again to resume
-    assert sent == [tenant_a.pk, tenant_b.pk] * 2
+
+    getattr(tasks, beat_task)()
+
+    assert [(task.name, task.args, task.kwargs) for task in sent_tasks] == [
+        (tenant_task, (rescoring.today().isoformat(),), {"tenant_id": tenant.pk})
+        for tenant in (tenant_a, tenant_b)
+    ]
+
+
+def test_a_tenants_monthly_run_starts_once_and_resumes_until_it_succeeds(
+    tenant_a, sent_tasks, django_capture_on_commit_callbacks
+):
+    with active(tenant_a), django_capture_on_commit_callbacks(execute=True):
+        first = monthly_run_start(tenant=tenant_a, period=date(2026, 12, 3))
+    with active(tenant_a), django_capture_on_commit_callbacks(execute=True):
+        again = monthly_run_start(tenant=tenant_a, period=date(2026, 12, 1))
+    assert first == again  # the same run, enqueued again to resume
+    assert [(task.name, task.args, task.kwargs) for task in sent_tasks] == [
+        ("monitoring.rescore_run", (first,), {"tenant_id": tenant_a.pk})
+    ] * 2
     with active(tenant_a):
         run = RescoreRun.objects.get()
         assert (run.period, run.trigger, run.status) == (date(2026, 12, 1), "monthly", "queued")
         RescoreRun.objects.update(status="succeeded")
-    with django_capture_on_commit_callbacks(execute=True):
-        assert monthly_runs_start(period=date(2026, 12, 1)) == [first[1]]
+        assert monthly_run_start(tenant=tenant_a, period=date(2026, 12, 1)) is None
 
 
 def test_the_monthly_job_is_scheduled_on_the_first_at_two():
@@ -523,7 +552,7 @@ def test_a_run_whose_worker_is_killed_resumes_without_duplicate_scores_or_alerts
     assert (scores, alerts) == (scored, alerts_raised)
 
     # The dead worker's session, and with it the run's advisory lock, goes away; the run is
-    # enqueued again (as `monthly_runs_start` does for an unfinished run) and resumes.
+    # enqueued again (as `monthly_run_start` does for an unfinished run) and resumes.
     def lock_released():
         with connection.cursor() as cursor:
             cursor.execute(

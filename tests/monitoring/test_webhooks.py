@@ -400,17 +400,23 @@ def test_a_real_worker_delivers_after_commit_and_retries_a_failure(celery_worker
 
 
 @pytest.mark.django_db
+def test_the_sweeper_runs_once_per_active_tenant(tenant_a, tenant_b, sent_tasks):
+    from monitoring import alert_tasks
+
+    alert_tasks.sweep_webhook_deliveries()
+
+    assert [(task.name, task.kwargs) for task in sent_tasks] == [
+        ("monitoring.sweep_tenant_webhook_deliveries", {"tenant_id": tenant.pk})
+        for tenant in (tenant_a, tenant_b)
+    ]
+
+
+@pytest.mark.django_db
 def test_the_sweeper_queues_due_deliveries_once_and_leaves_future_ones(
-    tenant_a, endpoint, monkeypatch
+    tenant_a, endpoint, sent_tasks
 ):
     from monitoring import alert_tasks
 
-    queued = []
-    monkeypatch.setattr(
-        alert_tasks.deliver_webhook,
-        "apply_async",
-        lambda args, kwargs, **options: queued.append((args[0], kwargs["tenant_id"])),
-    )
     with active(tenant_a):
         due, later = (
             publish(tenant_a, WebhookEvent(event_id, "alert.created", {}))[0]
@@ -420,7 +426,9 @@ def test_the_sweeper_queues_due_deliveries_once_and_leaves_future_ones(
             next_attempt_at=timezone.now() + timedelta(hours=2)
         )
 
-    alert_tasks.sweep_webhook_deliveries()
-    alert_tasks.sweep_webhook_deliveries()
+    alert_tasks.sweep_tenant_webhook_deliveries(tenant_id=tenant_a.pk)
+    alert_tasks.sweep_tenant_webhook_deliveries(tenant_id=tenant_a.pk)
 
-    assert queued == [(due, tenant_a.pk)]
+    assert [(task.name, task.args, task.kwargs) for task in sent_tasks] == [
+        ("monitoring.deliver_webhook", (due,), {"tenant_id": tenant_a.pk})
+    ]

@@ -28,7 +28,9 @@ def request_limit(tenant, buyer, actor, amount="100000", terms=60) -> LimitReque
             tenant=tenant,
             actor=actor,
             buyer=buyer,
-            data={"amount": amount, "payment_terms_days": terms, "justification": "New orders"},
+            amount=Decimal(amount),
+            payment_terms_days=terms,
+            justification="New orders",
         )
 
 
@@ -40,7 +42,7 @@ def decide(tenant, user, limit_request, kind="approve", **kwargs) -> LimitReques
             membership=Membership.objects.get(user=user),
             request=limit_request,
             kind=kind,
-            **kwargs,
+            **{k: Decimal(v) if k == "amount" else v for k, v in kwargs.items()},
         )
 
 
@@ -210,7 +212,7 @@ def test_asking_for_information_returns_the_request_and_a_resubmission_starts_a_
             tenant=tenant_a,
             actor=requester,
             request=limit_request,
-            data={"justification": "Accounts 2025 uploaded to the credit file."},
+            justification="Accounts 2025 uploaded to the credit file.",
         )
     assert (resubmitted.status, resubmitted.round) == ("pending", 2)
     assert "Accounts 2025 uploaded" in resubmitted.justification
@@ -228,7 +230,7 @@ def test_only_the_requester_answers_a_request_for_information(
 
     with active(tenant_a), pytest.raises(services.DecisionNotAllowed):
         services.limit_request_resubmit(
-            tenant=tenant_a, actor=manager, request=limit_request, data={"justification": "x"}
+            tenant=tenant_a, actor=manager, request=limit_request, justification="x"
         )
 
 

@@ -316,10 +316,9 @@ def test_the_limit_page_shows_the_history_of_limit_and_cover(
     assert "Cheque bounced" in page
 
 
-def test_an_administrator_saves_a_new_policy_version_from_the_editor(
-    client, owner, tenant_a, policy
-):
-    client.force_login(owner)
+def policy_form(rows):
+    """The policy editor's POST: settings, then band rows (low, high, terms, max. limit) and
+    empty rows up to ten."""
     form = {
         "effective_from": (date.today() + timedelta(days=7)).isoformat(),
         "four_eyes_threshold": "200000",
@@ -332,7 +331,6 @@ def test_an_administrator_saves_a_new_policy_version_from_the_editor(
         "bands-MIN_NUM_FORMS": "0",
         "bands-MAX_NUM_FORMS": "10",
     }
-    rows = [(1, 6, 60, "500000"), (7, 10, 30, "10000")]
     for index in range(10):
         low, high, terms, maximum = rows[index] if index < len(rows) else ("", "", "", "")
         form |= {
@@ -342,6 +340,14 @@ def test_an_administrator_saves_a_new_policy_version_from_the_editor(
             f"bands-{index}-max_limit": maximum,
             f"bands-{index}-approval_level": "standard",
         }
+    return form
+
+
+def test_an_administrator_saves_a_new_policy_version_from_the_editor(
+    client, owner, tenant_a, policy
+):
+    client.force_login(owner)
+    form = policy_form([(1, 6, 60, "500000"), (7, 10, 30, "10000")])
 
     response = client.post(reverse("limits:policy-edit"), form)
 
@@ -350,6 +356,20 @@ def test_an_administrator_saves_a_new_policy_version_from_the_editor(
         latest = CreditPolicy.objects.order_by("-version").first()
         assert latest.version == policy.version + 1
         assert [band.grade_to for band in latest.bands.order_by("grade_from")] == [6, 10]
+
+
+def test_a_used_band_row_without_its_limit_shows_the_error_on_the_row(
+    client, owner, tenant_a, policy
+):
+    client.force_login(owner)
+    form = policy_form([(1, 10, 30, "")])
+
+    response = client.post(reverse("limits:policy-edit"), form)
+
+    assert response.status_code == 200
+    assert response.context["bands"].forms[0].errors == {"max_limit": ["This field is required."]}
+    with active(tenant_a):
+        assert CreditPolicy.objects.order_by("-version").first() == policy
 
 
 def test_notifications_are_listed_marked_read_and_opened(

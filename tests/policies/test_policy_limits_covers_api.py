@@ -213,6 +213,19 @@ def test_a_second_cover_by_the_same_insurer_and_bad_input_are_refused(client, ap
     assert {error["field"] for error in invalid.json()["errors"]} >= {"currency"}
 
 
+def test_a_cover_currency_is_taken_in_any_case_and_stored_upper_case(
+    client, api_key_a, tenant_a, buyer
+):
+    response = post(
+        client, "/api/v1/insurer-covers/", {**COVER, "currency": "eur"}, bearer(api_key_a[1])
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["currency"] == "EUR"
+    with active(tenant_a):
+        assert InsurerCover.objects.get().currency == "EUR"
+
+
 def test_a_viewer_cannot_record_cover(client, viewer, buyer):
     client.force_login(viewer)
 

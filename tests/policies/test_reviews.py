@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
+from creditguard import queue
 from creditguard.audit.models import AuditEvent
 from creditguard.tenancy.context import tenant_context
 from policies import services, tasks
@@ -143,20 +144,20 @@ def test_the_review_run_sees_only_its_own_tenant(tenant_a, tenant_b, buyer):
 
 
 @pytest.mark.django_db
-def test_the_daily_task_enqueues_one_run_per_active_tenant(tenant_a, tenant_b, monkeypatch):
+def test_the_daily_task_enqueues_one_run_per_active_tenant(tenant_a, tenant_b, sent_tasks):
     TenantFactory(slug="closed-down", is_active=False)
-    queued = []
-    monkeypatch.setattr(
-        tasks.limit_reviews_run, "delay", lambda as_of, tenant_id: queued.append(tenant_id)
-    )
 
     tasks.limit_reviews_all_tenants()
 
-    assert sorted(queued) == sorted([tenant_a.pk, tenant_b.pk])
+    assert [(task.name, task.args, task.kwargs) for task in sent_tasks] == [
+        ("policies.limit_reviews_run", (date.today().isoformat(),), {"tenant_id": tenant.pk})
+        for tenant in (tenant_a, tenant_b)
+    ]
 
 
 @pytest.mark.django_db
-def test_a_notification_is_emailed_once(tenant_a, manager):
+def test_a_notification_is_emailed_once_with_an_absolute_link(tenant_a, manager, settings):
+    settings.SITE_URL = "https://cg.example.com"
     with active(tenant_a):
         notification = Notification.objects.create(
             tenant=tenant_a, user=manager, message="Limit request awaits you", link="/limits/queue/"
@@ -168,7 +169,7 @@ def test_a_notification_is_emailed_once(tenant_a, manager):
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["manager@a.example"]
     assert "Limit request awaits you" in mail.outbox[0].subject
-    assert "/limits/queue/" in mail.outbox[0].body
+    assert "Open: https://cg.example.com/limits/queue/" in mail.outbox[0].body
 
 
 @pytest.mark.django_db
@@ -177,7 +178,11 @@ def test_notifications_are_emailed_after_the_transaction_commits(
 ):
     sent = []
     monkeypatch.setattr(
-        tasks.notification_email_send, "delay", lambda pk, tenant_id: sent.append((pk, tenant_id))
+        queue,
+        "enqueue",
+        lambda name, pk, tenant_id, countdown: (
+            sent.append((pk, tenant_id)) if name == tasks.notification_email_send.name else None
+        ),
     )
 
     with active(tenant_a), django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -13,6 +13,11 @@ pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "a-brand-new-passphrase-42"
 
 
+@pytest.fixture(autouse=True)
+def site_url(settings):
+    settings.SITE_URL = "https://cg.example.com"
+
+
 def sign_in(client, email: str, password: str):
     return client.post(reverse("login"), {"username": email, "password": password})
 
@@ -70,8 +75,10 @@ def test_signing_out_ends_the_session(client, owner):
 
 
 def reset_link_from_outbox() -> str:
+    """The path of the emailed link, which is absolute on SITE_URL whatever the request's host."""
     assert len(mail.outbox) == 1
-    return re.search(r"http://testserver(/password-reset/\S+/)", mail.outbox[0].body).group(1)
+    link = re.search(r"https://cg\.example\.com(/password-reset/\S+/)", mail.outbox[0].body)
+    return link.group(1)
 
 
 def test_a_forgotten_password_is_reset_through_the_emailed_link(client, owner):

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from buyers.selectors import today
+from creditguard.dates import today
 from tests.conftest import active
 from tests.factories import AuditEventFactory, BuyerFactory, InvoiceFactory
 

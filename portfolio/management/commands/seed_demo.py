@@ -12,10 +12,13 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from buyers.demo import seed_demo_buyers
 from creditguard.accounts.models import Membership
 from creditguard.accounts.roles import Role
 from creditguard.tenancy.context import tenant_context
 from creditguard.tenancy.models import Tenant
+from monitoring.demo import refresh_demo_alerts, seed_demo_monitoring
+from policies.demo import seed_demo_policies
 
 DEMO_PASSWORD = "creditguard-demo"
 
@@ -58,10 +61,6 @@ class Command(BaseCommand):
         parser.add_argument("--buyers", type=int, default=320, help="buyers per tenant")
 
     def handle(self, *args, buyers: int, **options) -> None:
-        from buyers.demo import seed_demo_buyers
-        from monitoring.demo import refresh_demo_alerts, seed_demo_monitoring
-        from policies.demo import seed_demo_policies
-
         tenants = {spec["slug"]: self._tenant(spec) for spec in DEMO_TENANTS}
         self._users(tenants)
         call_command("import_fx_rates", demo=True, stdout=self.stdout)

@@ -1,0 +1,32 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from buyers.charts import aging_bars
+from buyers.selectors import portfolio_summary
+from creditguard.audit.selectors import audit_events
+from creditguard.reference.models import Country
+from creditguard.web.decorators import tenant_view
+
+
+@tenant_view()
+def dashboard(request: HttpRequest) -> HttpResponse:
+    summary = portfolio_summary(tenant=request.tenant)
+    country_names = {
+        country.code: country.localized_name
+        for country in Country.objects.filter(
+            code__in=[code for code, _exposure in summary.top_countries]
+        )
+    }
+    return render(
+        request,
+        "portfolio/dashboard.html",
+        {
+            "summary": summary,
+            "aging_bars": aging_bars(summary.aging),
+            "top_countries": [
+                (code, country_names.get(code, code), exposure)
+                for code, exposure in summary.top_countries
+            ],
+            "recent_events": audit_events()[:10],
+        },
+    )
