@@ -1,9 +1,9 @@
 """The API's JSON parser: strict, bounded, and safe to hand to PostgreSQL.
 
-orjson rejects what Python's `json` lets through (lone surrogates, invalid UTF-8, NaN), and
-the walk below refuses what PostgreSQL cannot store or the services should never see: NUL
-characters in any string (reported by field, as 400 problems) and nesting deeper than
-`MAX_DEPTH` (which would otherwise end in a RecursionError). Bodies above
+orjson rejects what Python's `json` lets through (lone surrogates, invalid UTF-8, NaN). On
+top of that the parser refuses a body that is not a JSON object (every operation takes one),
+NUL characters in any string (PostgreSQL cannot store them; reported by field) and nesting
+deeper than `MAX_DEPTH` (which would otherwise end in a RecursionError). Bodies above
 `DATA_UPLOAD_MAX_MEMORY_SIZE` are refused with 413 before they are read; the bulk endpoints
 read their larger bodies themselves (`buyers.api.bulk`).
 """
@@ -73,6 +73,9 @@ class JSONParser(parsers.BaseParser):
             raise exceptions.ParseError(
                 _("JSON parse error: %(error)s") % {"error": error}
             ) from None
+        if not isinstance(data, dict):
+            # Every operation of the API takes an object (bulk endpoints parse their own bodies).
+            raise exceptions.ValidationError({"non_field_errors": [_("Send a JSON object.")]})
         fields = nul_fields(data)
         if fields:
             raise exceptions.ValidationError({field: [_(NUL_MESSAGE)] for field in fields})

@@ -51,9 +51,18 @@ BUYER = '{"erp_reference": "C-1", "legal_name": %s, "country": "DE", "nace_code"
 
 
 def test_deeply_nested_json_is_a_400_problem(api):
-    body = problem_of(post_json(api, "/api/v1/buyers/", "[" * 1000 + "]" * 1000), 400)
+    nested = '{"legal_name": ' + "[" * 1000 + "]" * 1000 + "}"
 
-    assert "JSON" in body["detail"]
+    body = problem_of(post_json(api, "/api/v1/buyers/", nested), 400)
+
+    assert "JSON nested deeper" in body["detail"]
+
+
+@pytest.mark.parametrize("body", ["[]", "null", "7", '"text"', "true"])
+def test_a_body_that_is_not_an_object_is_a_400_problem(api, body):
+    problem = problem_of(post_json(api, "/api/v1/invoices/", body), 400)
+
+    assert problem["errors"] == [{"field": "non_field_errors", "message": "Send a JSON object."}]
 
 
 def test_a_lone_surrogate_in_a_body_is_a_400_problem(api):
