@@ -3,6 +3,7 @@ import django_filters
 from creditguard.api import filters as api_filters
 
 from ..models import Alert, WebhookDelivery
+from ..webhooks import EVENT_TYPES
 
 
 class AlertFilter(django_filters.FilterSet):
@@ -16,6 +17,8 @@ class AlertFilter(django_filters.FilterSet):
 
 
 class WebhookDeliveryFilter(django_filters.FilterSet):
+    event_type = django_filters.ChoiceFilter(choices=[(kind, kind) for kind in EVENT_TYPES])
+
     class Meta:
         model = WebhookDelivery
         fields = ["status", "event_type"]

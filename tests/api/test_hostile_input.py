@@ -18,6 +18,7 @@ from django.test import override_settings
 
 from buyers.models import Buyer
 from creditguard.tenancy.context import tenant_context
+from monitoring.models import WebhookEndpoint
 from tests.conftest import bearer
 from tests.factories import ApiKeyFactory, BuyerFactory, TenantFactory
 
@@ -214,3 +215,37 @@ def test_a_create_that_loses_a_race_on_the_unique_key_is_a_409_problem(
     assert response.headers["Content-Type"] == PROBLEM
     with tenant_context(tenant):
         assert Buyer.objects.filter(erp_reference="C-RACE").count() == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/buyers/?status=bogus",
+        "/api/v1/invoices/?status=bogus",
+        "/api/v1/invoices/?currency=ZZZ",
+        "/api/v1/alerts/?status=bogus",
+        "/api/v1/alerts/?severity=bogus",
+        "/api/v1/alerts/?rule=bogus",
+        "/api/v1/limits/?status=bogus",
+        "/api/v1/limit-requests/?status=bogus",
+        "/api/v1/scores/?grade_min=11",
+        "/api/v1/payments/?received_after=0001-01-01",
+    ],
+)
+def test_an_unknown_filter_value_is_a_400_problem_naming_the_filter(api, path):
+    body = problem_of(api.get(path), 400)
+
+    assert body["errors"][0]["field"] == path.split("?")[1].split("=")[0]
+
+
+@pytest.mark.parametrize("query", ["status=bogus", "event_type=bogus"])
+def test_an_unknown_webhook_delivery_filter_value_is_a_400_problem(api, tenant_a, query):
+    with tenant_context(tenant_a):
+        endpoint = WebhookEndpoint.objects.create(
+            tenant=tenant_a, url="https://erp.example/hooks", event_types=["alert.created"]
+        )
+    path = f"/api/v1/webhook-endpoints/{endpoint.pk}/deliveries/?{query}"
+
+    body = problem_of(api.get(path), 400)
+
+    assert body["errors"][0]["field"] == path.split("?")[1].split("=")[0]
