@@ -4,6 +4,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, Use
 from django.utils.translation import gettext_lazy as _
 
 from creditguard.accounts.roles import Role
+from creditguard.accounts.security import reset_mail_allowed
 from creditguard.api.models import ApiKey
 
 
@@ -54,6 +55,11 @@ class InvitationPasswordResetForm(PasswordResetForm):
     def get_users(self, email: str):
         users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
         return (user for user in users if _email_matches(user, email))
+
+    def save(self, *args, request=None, **kwargs) -> None:
+        # Over the limit the page answers as usual and no mail leaves (see accounts.security).
+        if reset_mail_allowed(email=self.cleaned_data["email"], request=request):
+            super().save(*args, request=request, **kwargs)
 
 
 def _email_matches(user, email: str) -> bool:

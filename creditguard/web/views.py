@@ -12,6 +12,7 @@ from buyers.selectors import portfolio_summary
 from buyers.views import aging_bars
 from creditguard.accounts.models import Membership
 from creditguard.accounts.roles import Permission
+from creditguard.accounts.security import locked_out_emails, member_unlock
 from creditguard.accounts.selectors import SESSION_TENANT_KEY, tenant_memberships
 from creditguard.accounts.services import membership_add, membership_update
 from creditguard.api.models import ApiKey
@@ -85,10 +86,15 @@ def members(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("%(email)s was added.") % {"email": membership.user.email})
             return redirect("members")
+    memberships = list(tenant_memberships(tenant_id=request.tenant.pk))
     return render(
         request,
         "web/members.html",
-        {"form": form, "memberships": tenant_memberships(tenant_id=request.tenant.pk)},
+        {
+            "form": form,
+            "memberships": memberships,
+            "locked_emails": locked_out_emails(emails=[m.user.email for m in memberships]),
+        },
     )
 
 
@@ -117,7 +123,23 @@ def member_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Membership updated."))
             return redirect("members")
-    return render(request, "web/member_edit.html", {"form": form, "membership": membership})
+    locked_out = bool(locked_out_emails(emails=[membership.user.email]))
+    return render(
+        request,
+        "web/member_edit.html",
+        {"form": form, "membership": membership, "locked_out": locked_out},
+    )
+
+
+@require_POST
+@tenant_view(Permission.MANAGE_USERS)
+def member_unlock_view(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = Membership.objects.select_related("user").filter(pk=membership_id).first()
+    if membership is None:
+        raise Http404
+    member_unlock(tenant=request.tenant, actor=request.user, membership=membership)
+    messages.success(request, _("%(email)s can sign in again.") % {"email": membership.user.email})
+    return redirect("member-edit", membership_id=membership.pk)
 
 
 @tenant_view(Permission.MANAGE_API_KEYS)
