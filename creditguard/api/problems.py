@@ -32,6 +32,7 @@ _TYPES = {
     415: "unsupported-media-type",
     422: "unprocessable",
     429: "throttled",
+    503: "service-unavailable",
 }
 
 
@@ -125,6 +126,7 @@ def status_title(status_code: int) -> str:
         422: _("Unprocessable request"),
         429: _("Too many requests"),
         500: _("Server error"),
+        503: _("Service temporarily unavailable"),
     }
     return titles.get(status_code, _("Request failed"))
 

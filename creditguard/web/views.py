@@ -1,7 +1,10 @@
+import sys
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -175,6 +178,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(request, "web/audit_log.html", {"page": page})
 
 
+@transaction.non_atomic_requests  # it reports on the database, so it must not need it to start
 def healthz(request: HttpRequest) -> JsonResponse:
     report = health.check_all()
     return JsonResponse(report, status=200 if report["status"] != "down" else 503)
@@ -187,6 +191,20 @@ def error_404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def error_500(request: HttpRequest) -> HttpResponse:
+    # Django calls this inside its `except` block: the exception at hand tells a crash from a
+    # database or Redis that is down, which is worth a retry rather than a bug report.
+    if health.is_unavailable_error(sys.exc_info()[1]):
+        return error_503(request)
     if is_api_request(request):
         return django_problem(request, 500)
     return render(request, "500.html", status=500)
+
+
+def error_503(request: HttpRequest) -> HttpResponse:
+    response = (
+        django_problem(request, 503)
+        if is_api_request(request)
+        else render(request, "503.html", status=503)
+    )
+    response["Retry-After"] = str(health.RETRY_AFTER_SECONDS)
+    return response
