@@ -51,8 +51,9 @@ from django.conf import settings  # noqa: E402
 from django.db import DatabaseError, connection  # noqa: E402
 
 from buyers import ledger, receivables  # noqa: E402
+from buyers.ledger import OPEN_STATUSES  # noqa: E402
 from buyers.models import Buyer  # noqa: E402
-from buyers.selectors import DBT_LOOKBACK_DAYS, OPEN_STATUSES  # noqa: E402
+from buyers.receivables import DBT_LOOKBACK_DAYS  # noqa: E402
 from creditguard.reference.fx import MissingRate, convert  # noqa: E402
 from creditguard.reference.models import FxRate  # noqa: E402
 from creditguard.reference.selectors import fx_rates_on  # noqa: E402

@@ -350,6 +350,11 @@ def dbt_sql(alias: str = "i", *, as_of: str, fx: str = "fx") -> str:
     )
 
 
+def instalment_unpaid_sql(alias: str = "n") -> str:
+    """`receivables.Instalment.is_paid`, negated: something remains on the instalment."""
+    return f"({alias}.paid_amount < {alias}.amount)"
+
+
 def payment_plan_statuses_sql(*, tenant: str, buyers: str, as_of: str) -> str:
     """A query of ``(plan_id, buyer_id, status, first_missed_due, outstanding)`` per payment
     plan of ``buyers``: `receivables.payment_plan_status` with its grace days, computed from
@@ -357,7 +362,7 @@ def payment_plan_statuses_sql(*, tenant: str, buyers: str, as_of: str) -> str:
     due date of the earliest instalment missed beyond grace; ``outstanding`` what remains.
     ``tenant``, ``buyers`` and ``as_of`` are SQL expressions (parameters) of the caller."""
     grace = receivables.PAYMENT_PLAN_GRACE_DAYS
-    paid = "(n.paid_amount >= n.amount)"
+    paid = f"(NOT {instalment_unpaid_sql('n')})"
     missed = (
         f"((NOT {paid} AND {as_of} > n.due_date + {grace})"
         f" OR ({paid} AND n.paid_date > n.due_date + {grace}))"

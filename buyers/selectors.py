@@ -14,11 +14,9 @@ from creditguard.reference.selectors import fx_rates_on
 from creditguard.tenancy.models import Tenant
 
 from . import ledger, receivables
-from .ledger import OPEN_STATUSES
+from .ledger import OPEN_STATUSES as OPEN_STATUSES  # re-exported for forms and views
 from .models import Buyer, Dispute, FinancialStatement, Invoice, PaymentPlan
-from .receivables import DBT_LOOKBACK_DAYS, DSO_PERIOD_DAYS
 
-__all__ = ["DBT_LOOKBACK_DAYS", "DSO_PERIOD_DAYS", "OPEN_STATUSES"]  # re-exported rule names
 ZERO = Decimal("0")
 BUYER_ORDERINGS = {
     "name": "legal_name",

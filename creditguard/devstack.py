@@ -16,8 +16,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -250,7 +252,106 @@ def _manage(*args: str) -> None:
     subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], check=True)
 
 
-def _run_stack(host: str, port: int) -> int:
+class Supervisor:
+    """Keeps `make run`'s children (web, worker, beat) alive.
+
+    A child that exits is restarted after a back-off that doubles from `first_backoff` up to
+    `max_backoff` seconds, and resets once the child has stayed up `stable_after` seconds; each
+    restart is logged. The stack stops only when asked (`stop`, set by Ctrl-C or SIGTERM) or
+    when a service it cannot do without is gone (`dependency_problem` returns a reason).
+    """
+
+    def __init__(
+        self,
+        children: dict[str, list[str]],
+        *,
+        dependency_problem: Callable[[], str | None],
+        stop: threading.Event,
+        first_backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        stable_after: float = 60.0,
+        poll_interval: float = 0.5,
+        dependency_interval: float = 5.0,
+    ) -> None:
+        self.children = children
+        self.dependency_problem = dependency_problem
+        self.stop = stop
+        self.first_backoff = first_backoff
+        self.max_backoff = max_backoff
+        self.stable_after = stable_after
+        self.poll_interval = poll_interval
+        self.dependency_interval = dependency_interval
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.started_at: dict[str, float] = {}
+        self.backoff = dict.fromkeys(children, first_backoff)
+        self.restart_at: dict[str, float] = {}
+        self.restarts = dict.fromkeys(children, 0)
+
+    def _start(self, name: str) -> None:
+        self.processes[name] = subprocess.Popen(
+            self.children[name], cwd=BASE_DIR, start_new_session=True
+        )
+        self.started_at[name] = time.monotonic()
+
+    def _child_exited(self, name: str, code: int) -> None:
+        now = time.monotonic()
+        if now - self.started_at[name] >= self.stable_after:
+            self.backoff[name] = self.first_backoff
+        delay = self.backoff[name]
+        self.backoff[name] = min(delay * 2, self.max_backoff)
+        self.restarts[name] += 1
+        self.restart_at[name] = now + delay
+        del self.processes[name]
+        _log(f"{name} exited with code {code}; restarting it in {delay:g} s")
+
+    def run(self) -> int:
+        for name in self.children:
+            self._start(name)
+        exit_code = 0
+        next_dependency_check = time.monotonic() + self.dependency_interval
+        while not self.stop.is_set():
+            for name, process in list(self.processes.items()):
+                if process.poll() is not None:
+                    self._child_exited(name, process.returncode)
+            for name, when in list(self.restart_at.items()):
+                if time.monotonic() >= when:
+                    del self.restart_at[name]
+                    _log(f"restarting {name} (restart {self.restarts[name]})")
+                    self._start(name)
+            if time.monotonic() >= next_dependency_check:
+                next_dependency_check = time.monotonic() + self.dependency_interval
+                problem = self.dependency_problem()
+                if problem:
+                    _log(f"{problem}; stopping web, worker and beat")
+                    exit_code = 1
+                    break
+            self.stop.wait(self.poll_interval)
+        self._stop_children()
+        return exit_code
+
+    def _stop_children(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _dependency_problem(services: Services) -> str | None:
+    """Why the stack cannot go on: an embedded service it started is no longer running."""
+    if services.started_postgres and not postgres_is_running():
+        return "the embedded PostgreSQL is not running"
+    if services.started_redis and not _redis_ping():
+        return "the embedded Redis is not answering"
+    return None
+
+
+def _run_stack(host: str, port: int, services: Services) -> int:
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "creditguard"]
     beat_schedule = DATA_DIR / "celerybeat-schedule"
@@ -259,39 +360,17 @@ def _run_stack(host: str, port: int) -> int:
         "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"],
         "beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(beat_schedule)],
     }
-    processes = {
-        name: subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)
-        for name, command in children.items()
-    }
-    _log(f"CreditGuard is running at http://{host}:{port}/  (Ctrl-C stops everything)")
-
-    stopping = False
+    stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+        stop.set()
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    exit_code = 0
-    while not stopping:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                _log(f"{name} exited with code {process.returncode}; stopping the rest")
-                exit_code = process.returncode or 1
-                stopping = True
-        time.sleep(0.5)
-    for process in processes.values():
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    for process in processes.values():
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    return exit_code
+    _log(f"CreditGuard is running at http://{host}:{port}/  (Ctrl-C stops everything)")
+    return Supervisor(
+        children, dependency_problem=lambda: _dependency_problem(services), stop=stop
+    ).run()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -317,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "reset":
             shutil.rmtree(DATA_DIR, ignore_errors=True)
         return 0
-    with Services():
+    with Services() as services:
         if args.command == "exec":
             command = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
             # The child gets its own signal handling; we only wait for it and clean up.
@@ -328,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_seed:
             _manage("seed_demo")
         del os.environ["CREDITGUARD_DB_ROLE"]
-        return _run_stack(args.host, args.port)
+        return _run_stack(args.host, args.port, services)
 
 
 if __name__ == "__main__":

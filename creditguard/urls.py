@@ -43,6 +43,11 @@ urlpatterns = [
     path("tenant/switch/", views.tenant_switch, name="tenant-switch"),
     path("settings/users/", views.members, name="members"),
     path("settings/users/<int:membership_id>/", views.member_edit, name="member-edit"),
+    path(
+        "settings/users/<int:membership_id>/unlock/",
+        views.member_unlock_view,
+        name="member-unlock",
+    ),
     path("settings/api-keys/", views.api_keys, name="api-keys"),
     path(
         "settings/api-keys/<int:api_key_id>/revoke/",

@@ -728,7 +728,7 @@ WHERE i.tenant_id = %(tenant_id)s AND {ledger.open_sql("i")} AND ({{crossings}})
 UNION
 SELECT p.buyer_id FROM buyers_paymentplan p
 JOIN buyers_instalment n ON n.tenant_id = p.tenant_id AND n.plan_id = p.id
-WHERE p.tenant_id = %(tenant_id)s AND n.paid_amount < n.amount
+WHERE p.tenant_id = %(tenant_id)s AND {ledger.instalment_unpaid_sql("n")}
   AND n.due_date BETWEEN %(missed_from)s AND %(missed_to)s
 ORDER BY 1
 """  # noqa: S608  (fragments of buyers.ledger, no input)

@@ -134,10 +134,18 @@ class ScoreHistoryOutput(serializers.ModelSerializer):
 class ScoreFilter(django_filters.FilterSet):
     buyer_erp_reference = django_filters.CharFilter(field_name="buyer__erp_reference")
     grade_min = django_filters.NumberFilter(
-        field_name="grade", lookup_expr="gte", help_text="Only grades from this one (1 = best)."
+        field_name="grade",
+        lookup_expr="gte",
+        min_value=1,
+        max_value=10,
+        help_text="Only grades from this one (1 = best).",
     )
     grade_max = django_filters.NumberFilter(
-        field_name="grade", lookup_expr="lte", help_text="Only grades up to this one (10 = worst)."
+        field_name="grade",
+        lookup_expr="lte",
+        min_value=1,
+        max_value=10,
+        help_text="Only grades up to this one (10 = worst).",
     )
 
 

@@ -113,6 +113,19 @@ def sent_tasks(monkeypatch) -> list[SentTask]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_password_reset_counters() -> None:
+    """Password-reset mails are throttled per address and client in Redis (this process's own
+    key prefix, settings.test); every test starts with none sent."""
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    keys = list(client.scan_iter(f"{prefix}:*password-reset:*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
 def _no_language_leaks_between_tests() -> Iterator[None]:
     # A request or task in Chinese leaves its language active in the thread.
     translation.activate(settings.LANGUAGE_CODE)

@@ -1,5 +1,7 @@
 import django_filters
 
+from creditguard.api import filters as api_filters
+
 from ..models import Buyer, Dispute, FinancialStatement, Invoice, Payment, PaymentPlan
 
 
@@ -9,7 +11,7 @@ class BuyerFilter(django_filters.FilterSet):
     sector = django_filters.CharFilter(field_name="nace_section")
     erp_reference = django_filters.CharFilter()
     parent_erp_reference = django_filters.CharFilter(field_name="parent__erp_reference")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = api_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Buyer
@@ -28,10 +30,10 @@ class StatementFilter(ByBuyerFilter):
 
 
 class InvoiceFilter(ByBuyerFilter):
-    due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lt")
-    due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
-    issued_after = django_filters.DateFilter(field_name="issue_date", lookup_expr="gte")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    due_before = api_filters.DateFilter(field_name="due_date", lookup_expr="lt")
+    due_after = api_filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    issued_after = api_filters.DateFilter(field_name="issue_date", lookup_expr="gte")
+    updated_since = api_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     erp_reference = django_filters.CharFilter()
 
     class Meta:
@@ -40,7 +42,7 @@ class InvoiceFilter(ByBuyerFilter):
 
 
 class PaymentFilter(ByBuyerFilter):
-    received_after = django_filters.DateFilter(field_name="received_date", lookup_expr="gte")
+    received_after = api_filters.DateFilter(field_name="received_date", lookup_expr="gte")
 
     class Meta:
         model = Payment

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
@@ -31,6 +32,7 @@ _TYPES = {
     415: "unsupported-media-type",
     422: "unprocessable",
     429: "throttled",
+    503: "service-unavailable",
 }
 
 
@@ -76,6 +78,14 @@ def problem_response(
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, IntegrityError):
+        # Two writers raced past the uniqueness check (e.g. the same erp_reference created
+        # concurrently without an Idempotency-Key): the loser is told, and its transaction
+        # rolled back, like any other conflict.
+        exc = exceptions.APIException(
+            _("The request conflicts with a record written at the same time; retry it.")
+        )
+        exc.status_code = 409
     if isinstance(exc, DjangoValidationError):
         # Services validate with Django's ValidationError; the API reports it like DRF's.
         detail = (
@@ -122,6 +132,7 @@ def status_title(status_code: int) -> str:
         422: _("Unprocessable request"),
         429: _("Too many requests"),
         500: _("Server error"),
+        503: _("Service temporarily unavailable"),
     }
     return titles.get(status_code, _("Request failed"))
 

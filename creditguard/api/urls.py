@@ -1,5 +1,5 @@
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views
 
@@ -10,7 +10,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[]),
+        SpectacularSwaggerSplitView.as_view(url_name="api:schema", permission_classes=[]),
         name="docs",
     ),
     path("audit-events/", views.AuditEventListView.as_view(), name="audit-event-list"),

@@ -24,5 +24,8 @@ if os.environ.get("CREDITGUARD_TEST_DATABASE_NAME"):
 # its own test database and its own Celery queue, inherited by the workers it starts.
 _run_id = os.environ.setdefault("CREDITGUARD_TEST_RUN_ID", str(os.getpid()))
 DATABASES["default"]["TEST"] = {"NAME": f"test_creditguard_{_run_id}"}  # noqa: F405
-CACHES["default"]["KEY_PREFIX"] = f"cg-test-{_run_id}"  # noqa: F405  (throttle counters)
-CELERY_TASK_DEFAULT_QUEUE = f"test-{_run_id}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+# Throttle counters (API keys, password-reset mails): per run and per test process, so a test
+# can reset its own without touching a neighbour's.
+CACHES["default"]["KEY_PREFIX"] = f"cg-test-{_run_id}-{_worker}"  # noqa: F405
+CELERY_TASK_DEFAULT_QUEUE = f"test-{_run_id}-{_worker}"

@@ -43,6 +43,11 @@ REFERENCE_TABLES = frozenset(
         "reference_fxrate",
         "monitoring_countryrisk",
         "monitoring_sectorrisk",
+        # sign-in protection (django-axes): attempts are counted per address, before any tenant
+        "axes_accessattempt",
+        "axes_accessattemptexpiration",
+        "axes_accessfailurelog",
+        "axes_accesslog",
         # Django internals
         "django_content_type",
         "django_migrations",

@@ -20,7 +20,12 @@ class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
+    # The health check reports on the database rather than depending on it.
+    exempt_paths = frozenset({"/healthz"})
+
     def __call__(self, request: TenantHttpRequest) -> HttpResponse:
+        if request.path in self.exempt_paths:
+            return self.get_response(request)
         with tenant_scope(), transaction.atomic():
             reset_db_context()
             request.tenant = None

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UsernameField
@@ -5,6 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from creditguard.accounts.roles import Role
+from creditguard.accounts.security import reset_mail_allowed
 from creditguard.api.models import ApiKey
 
 from .links import absolute_url
@@ -67,6 +70,11 @@ class InvitationPasswordResetForm(PasswordResetForm):
             )
         )
         super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Over the limit the page answers as usual and no mail leaves (see accounts.security).
+        if reset_mail_allowed(email=self.cleaned_data["email"], request=kwargs.get("request")):
+            super().save(*args, **kwargs)
 
 
 def _email_matches(user, email: str) -> bool:

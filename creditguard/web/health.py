@@ -8,12 +8,24 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
+from kombu.exceptions import OperationalError as KombuOperationalError
 from redis import Redis, RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeout
 
 from creditguard.celery import BEAT_HEARTBEAT_KEY, app
 
 BEAT_LATE_AFTER_SECONDS = 120
+RETRY_AFTER_SECONDS = 30
+
+
+def is_unavailable_error(error: BaseException | None) -> bool:
+    """Whether `error` means the database or Redis cannot be reached (a 503 worth retrying),
+    rather than a bug: connection refused or dropped, server shutting down, broker down."""
+    if isinstance(error, OperationalError | InterfaceError | RedisConnectionError | RedisTimeout):
+        return True
+    return isinstance(error, KombuOperationalError)
 
 
 def _redis() -> Redis:

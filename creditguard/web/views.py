@@ -1,7 +1,10 @@
+import sys
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -10,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from creditguard.accounts.models import Membership
 from creditguard.accounts.roles import Permission
+from creditguard.accounts.security import locked_out_emails, member_unlock
 from creditguard.accounts.selectors import SESSION_TENANT_KEY, tenant_memberships
 from creditguard.accounts.services import membership_add, membership_update
 from creditguard.api.models import ApiKey
@@ -58,10 +62,15 @@ def members(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("%(email)s was added.") % {"email": membership.user.email})
             return redirect("members")
+    memberships = list(tenant_memberships(tenant_id=request.tenant.pk))
     return render(
         request,
         "web/members.html",
-        {"form": form, "memberships": tenant_memberships(tenant_id=request.tenant.pk)},
+        {
+            "form": form,
+            "memberships": memberships,
+            "locked_emails": locked_out_emails(emails=[m.user.email for m in memberships]),
+        },
     )
 
 
@@ -90,7 +99,23 @@ def member_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Membership updated."))
             return redirect("members")
-    return render(request, "web/member_edit.html", {"form": form, "membership": membership})
+    locked_out = bool(locked_out_emails(emails=[membership.user.email]))
+    return render(
+        request,
+        "web/member_edit.html",
+        {"form": form, "membership": membership, "locked_out": locked_out},
+    )
+
+
+@require_POST
+@tenant_view(Permission.MANAGE_USERS)
+def member_unlock_view(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = Membership.objects.select_related("user").filter(pk=membership_id).first()
+    if membership is None:
+        raise Http404
+    member_unlock(tenant=request.tenant, actor=request.user, membership=membership)
+    messages.success(request, _("%(email)s can sign in again.") % {"email": membership.user.email})
+    return redirect("member-edit", membership_id=membership.pk)
 
 
 @tenant_view(Permission.MANAGE_API_KEYS)
@@ -126,6 +151,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(request, "web/audit_log.html", {"page": page})
 
 
+@transaction.non_atomic_requests  # it reports on the database, so it must not need it to start
 def healthz(request: HttpRequest) -> JsonResponse:
     report = health.check_all()
     return JsonResponse(report, status=200 if report["status"] != "down" else 503)
@@ -138,6 +164,20 @@ def error_404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def error_500(request: HttpRequest) -> HttpResponse:
+    # Django calls this inside its `except` block: the exception at hand tells a crash from a
+    # database or Redis that is down, which is worth a retry rather than a bug report.
+    if health.is_unavailable_error(sys.exc_info()[1]):
+        return error_503(request)
     if is_api_request(request):
         return django_problem(request, 500)
     return render(request, "500.html", status=500)
+
+
+def error_503(request: HttpRequest) -> HttpResponse:
+    response = (
+        django_problem(request, 503)
+        if is_api_request(request)
+        else render(request, "503.html", status=503)
+    )
+    response["Retry-After"] = str(health.RETRY_AFTER_SECONDS)
+    return response

@@ -132,10 +132,11 @@ class _Context:
         }
 
 
-def _rows(sql: str, params: dict[str, Any]) -> list[tuple]:
+def _rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
 
 
 # Amounts are converted into the base currency per invoice with the rates known on the

@@ -22,7 +22,7 @@ def alert_title(alert: Alert) -> str:
     if not message:
         return alert.title
     try:
-        return _(message["msgid"]) % message["params"]
+        return str(_(message["msgid"]) % message["params"])
     except (KeyError, TypeError, ValueError):
         return alert.title
 

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from buyers.services import buyer_by_reference
 from creditguard.accounts.roles import Permission
+from creditguard.api import filters as api_filters
 from creditguard.api.request import request_actor, request_tenant
 
 from .. import alerts, rules, webhooks
@@ -296,7 +297,7 @@ class WebhookDeliveryListView(ManageMonitoring, generics.ListAPIView):
 
 class LegalEventFilter(django_filters.FilterSet):
     buyer_erp_reference = django_filters.CharFilter(field_name="buyer__erp_reference")
-    since = django_filters.DateFilter(field_name="event_date", lookup_expr="gte")
+    since = api_filters.DateFilter(field_name="event_date", lookup_expr="gte")
 
     class Meta:
         model = LegalEvent
