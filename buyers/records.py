@@ -52,7 +52,14 @@ from .receivables import NON_FIELD, financial_statement_problems, invoice_status
 KINDS: tuple[str, ...] = ("buyers", "invoices", "payments", "financial_statements")
 NON_FIELD_ERRORS = "non_field_errors"  # the field name the API uses for record-wide errors
 
-CURRENCIES: frozenset[str] = frozenset(currency.alpha_3 for currency in pycountry.currencies)
+# ISO 4217 codes a business invoices in: not the precious metals, bond-market units, SDR and
+# the "testing" / "no currency" codes (XAU, XDR, XTS, XXX, ...), which ISO lists too.
+NOT_TRADE_CURRENCIES = frozenset(
+    {"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"}
+)
+CURRENCIES: frozenset[str] = (
+    frozenset(currency.alpha_3 for currency in pycountry.currencies) - NOT_TRADE_CURRENCIES
+)
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
 # MONEY in buyers.models: 18 digits, 2 of them decimals.

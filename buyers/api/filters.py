@@ -3,6 +3,9 @@ import django_filters
 from creditguard.api import filters as api_filters
 
 from ..models import Buyer, Dispute, FinancialStatement, Invoice, Payment, PaymentPlan
+from ..records import CURRENCIES
+
+CURRENCY_CHOICES = [(code, code) for code in sorted(CURRENCIES)]
 
 
 class BuyerFilter(django_filters.FilterSet):
@@ -35,6 +38,7 @@ class InvoiceFilter(ByBuyerFilter):
     issued_after = api_filters.DateFilter(field_name="issue_date", lookup_expr="gte")
     updated_since = api_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     erp_reference = django_filters.CharFilter()
+    currency = django_filters.ChoiceFilter(choices=CURRENCY_CHOICES)
 
     class Meta:
         model = Invoice

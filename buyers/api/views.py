@@ -127,6 +127,9 @@ class BuyerDetailView(generics.GenericAPIView):
 )
 class BuyerByReferenceView(generics.GenericAPIView):
     serializer_class = serializers.BuyerOutput
+    # For OPTIONS (DRF's metadata looks the object up like the PUT would).
+    queryset = Buyer.objects.select_related("parent")
+    lookup_field = lookup_url_kwarg = "erp_reference"
 
     def get(self, request: Request, erp_reference: str) -> Response:
         buyer = get_object_or_404(

@@ -40,7 +40,7 @@ from .. import selectors, services
 from ..approval import Objection
 from ..models import CreditLimit, InsurerCover, LimitRequest
 from ..texts import reason_text, step_text
-from . import serializers
+from . import filters, serializers
 
 TAG_POLICY = "credit policy"
 TAG_REQUESTS = "limit requests"
@@ -249,10 +249,6 @@ def _open_request(pk: int) -> LimitRequest:
     get=extend_schema(
         summary="List limit requests",
         tags=[TAG_REQUESTS],
-        parameters=[
-            OpenApiParameter("status", OpenApiTypes.STR, enum=LimitRequest.Status.values),
-            OpenApiParameter("buyer_erp_reference", OpenApiTypes.STR),
-        ],
     ),
     post=extend_schema(
         summary="Request a credit limit (ERPs with a write key, or members)",
@@ -267,16 +263,11 @@ def _open_request(pk: int) -> LimitRequest:
 )
 class LimitRequestListCreateView(generics.ListAPIView):
     serializer_class = serializers.LimitRequestOutput
+    filterset_class = filters.LimitRequestFilter
     required_permissions = {"POST": Permission.REQUEST_LIMIT}
 
     def get_queryset(self) -> QuerySet:
-        requests = selectors.limit_requests().prefetch_related("decisions")
-        params = self.request.query_params
-        if params.get("status"):
-            requests = requests.filter(status=params["status"])
-        if params.get("buyer_erp_reference"):
-            requests = requests.filter(buyer__erp_reference=params["buyer_erp_reference"])
-        return requests
+        return selectors.limit_requests().prefetch_related("decisions")
 
     def post(self, request: Request) -> HttpResponse:
         body = request.body
@@ -445,26 +436,17 @@ def _with_figures(request: Request, limits: list[CreditLimit]) -> list[CreditLim
     get=extend_schema(
         summary="List credit limits with exposure, utilisation and insurer cover",
         tags=[TAG_LIMITS],
-        parameters=[
-            OpenApiParameter("status", OpenApiTypes.STR, enum=CreditLimit.Status.values),
-            OpenApiParameter("buyer_erp_reference", OpenApiTypes.STR),
-        ],
     )
 )
 class CreditLimitListView(generics.ListAPIView):
     serializer_class = serializers.CreditLimitOutput
+    filterset_class = filters.CreditLimitFilter
 
     def get_queryset(self) -> QuerySet:
-        limits = CreditLimit.objects.select_related("buyer")
-        params = self.request.query_params
-        if params.get("status"):
-            limits = limits.filter(status=params["status"])
-        if params.get("buyer_erp_reference"):
-            limits = limits.filter(buyer__erp_reference=params["buyer_erp_reference"])
-        return limits
+        return CreditLimit.objects.select_related("buyer")
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(
             self.get_serializer(_with_figures(request, list(page)), many=True).data
         )
@@ -499,10 +481,6 @@ class CreditLimitByBuyerView(APIView):
     get=extend_schema(
         summary="List insurer covers",
         tags=[TAG_COVER],
-        parameters=[
-            OpenApiParameter("status", OpenApiTypes.STR, enum=InsurerCover.Status.values),
-            OpenApiParameter("buyer_erp_reference", OpenApiTypes.STR),
-        ],
     ),
     post=extend_schema(
         summary="Record an insurer's credit limit decision on a buyer",
@@ -514,16 +492,11 @@ class CreditLimitByBuyerView(APIView):
 )
 class InsurerCoverListCreateView(generics.ListAPIView):
     serializer_class = serializers.InsurerCoverOutput
+    filterset_class = filters.InsurerCoverFilter
     required_permissions = {"POST": Permission.MANAGE_INSURANCE}
 
     def get_queryset(self) -> QuerySet:
-        covers = InsurerCover.objects.select_related("buyer")
-        params = self.request.query_params
-        if params.get("status"):
-            covers = covers.filter(status=params["status"])
-        if params.get("buyer_erp_reference"):
-            covers = covers.filter(buyer__erp_reference=params["buyer_erp_reference"])
-        return covers.order_by("-id")
+        return InsurerCover.objects.select_related("buyer").order_by("-id")
 
     def post(self, request: Request) -> Response:
         typed = serializers.InsurerCoverInput(data=request.data)

@@ -228,6 +228,7 @@ def test_a_create_that_loses_a_race_on_the_unique_key_is_a_409_problem(
         "/api/v1/alerts/?rule=bogus",
         "/api/v1/limits/?status=bogus",
         "/api/v1/limit-requests/?status=bogus",
+        "/api/v1/insurer-covers/?status=bogus",
         "/api/v1/scores/?grade_min=11",
         "/api/v1/payments/?received_after=0001-01-01",
     ],

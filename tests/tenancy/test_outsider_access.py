@@ -229,6 +229,7 @@ TENANT_API_ENDPOINTS = [
 TENANT_OBJECT_PAGES = [
     pytest.param("get", "member-edit", "membership", id="member-edit-get"),
     pytest.param("post", "member-edit", "membership", id="member-edit-post"),
+    pytest.param("post", "member-unlock", "membership", id="member-unlock"),
     pytest.param("post", "api-key-revoke", "api_key", id="api-key-revoke"),
     # buyers: pages
     pytest.param("get", "buyers:detail", "buyer", id="buyers-detail"),
