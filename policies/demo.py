@@ -158,7 +158,8 @@ def _limits_and_covers(
         # Granted recently enough to be in force, except a few that expired unreviewed.
         max_age = {"low": 370, "medium": 100, "high": 35}[risk.value]
         granted_on = as_of - timedelta(days=rng.randint(5, max_age))
-        if rng.random() < 0.02:
+        showcase = buyer_id in over_limit  # over-limit cases stay in force and unblocked
+        if rng.random() < 0.02 and not showcase:
             granted_on = as_of - timedelta(days=400)
         limit = services.credit_limit_set(
             tenant=tenant,
@@ -171,7 +172,9 @@ def _limits_and_covers(
             owner=owner,
         )
         limited.append(buyer_id)
-        if buyer.status in (Buyer.Status.INSOLVENT, Buyer.Status.ON_HOLD) or rng.random() < 0.015:
+        if buyer.status in (Buyer.Status.INSOLVENT, Buyer.Status.ON_HOLD) or (
+            rng.random() < 0.015 and not showcase
+        ):
             services.credit_limit_block(
                 tenant=tenant,
                 actor=None,

@@ -1,6 +1,5 @@
 """buyers.records: validation of raw ERP records, one rule per test, errors as index/field/message."""
 
-import time
 from datetime import date
 from decimal import Decimal
 
@@ -240,7 +239,8 @@ def test_an_unknown_status_is_an_error():
     assert errors_of("invoices", {**INVOICE, "status": "lost"}) == [(0, "status")]
 
 
-def test_ten_thousand_invoices_validate_in_well_under_100_ms():
+def test_a_full_bulk_batch_of_ten_thousand_invoices_validates():
+    # Its speed is measured by bench/ingest.py against a COPY of the same rows, not here.
     rows = [
         {
             **INVOICE,
@@ -252,14 +252,9 @@ def test_ten_thousand_invoices_validate_in_well_under_100_ms():
         }
         for n in range(10_000)
     ]
-    parse_records("invoices", rows[:100])  # warm up
-
-    started = time.process_time()  # CPU time: other processes on the machine do not count
     records, errors = parse_records("invoices", rows)
-    elapsed = time.process_time() - started
 
     assert (len(records), errors) == (10_000, [])
-    assert elapsed < 0.1
 
 
 # --- Buyers -------------------------------------------------------------------------------------
