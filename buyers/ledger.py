@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import (
     Case,
@@ -146,7 +146,15 @@ def _per_buyer(aggregate: Any, condition: Q) -> Subquery:
     return Subquery(invoices.values("buyer_id").annotate(total=aggregate).values("total"))
 
 
-def receivables_annotations(*, factors: Mapping[str, Decimal], as_of: date) -> dict[str, Any]:
+class ReceivablesAnnotations(TypedDict):
+    exposure: Coalesce
+    overdue: Coalesce
+    open_invoices: Coalesce
+
+
+def receivables_annotations(
+    *, factors: Mapping[str, Decimal], as_of: date
+) -> ReceivablesAnnotations:
     """Annotations for a queryset of buyers: ``exposure``, ``overdue`` (base currency) and
     ``open_invoices``."""
     outstanding = Sum(outstanding_in_base(factors))
@@ -201,6 +209,7 @@ def settled_items(
             issue_date=issue_date, due_date=due_date, paid_date=paid_date, amount=amount
         )
         for issue_date, due_date, paid_date, amount in rows
+        if paid_date is not None  # always true: `paid_date__gte` leaves out NULL dates
     ]
 
 

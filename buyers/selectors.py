@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 
@@ -16,6 +17,9 @@ from creditguard.tenancy.models import Tenant
 from . import ledger, receivables
 from .ledger import OPEN_STATUSES as OPEN_STATUSES  # re-exported for forms and views
 from .models import Buyer, Dispute, FinancialStatement, Invoice, PaymentPlan
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 ZERO = Decimal("0")
 BUYER_ORDERINGS = {
@@ -32,12 +36,25 @@ BUYER_ORDERINGS = {
 }
 
 
-def buyers_with_exposure(*, tenant: Tenant, as_of: date | None = None) -> QuerySet[Buyer]:
+class ReceivablesFigures(TypedDict):
+    """The annotations of `buyers_with_exposure` (`ledger.receivables_annotations`)."""
+
+    exposure: Decimal
+    overdue: Decimal
+    open_invoices: int
+
+
+def buyers_with_exposure(
+    *, tenant: Tenant, as_of: date | None = None
+) -> QuerySet[WithAnnotations[Buyer, ReceivablesFigures]]:
     """Buyers annotated with exposure, overdue amount and open invoice count (base currency)."""
     as_of = as_of or today()
     factors = ledger.base_factors(fx_rates_on(as_of), base=tenant.base_currency)
+    figures = ledger.receivables_annotations(factors=factors, as_of=as_of)
     return Buyer.objects.select_related("country").annotate(
-        **ledger.receivables_annotations(factors=factors, as_of=as_of)
+        exposure=figures["exposure"],
+        overdue=figures["overdue"],
+        open_invoices=figures["open_invoices"],
     )
 
 
@@ -229,8 +246,8 @@ def portfolio_summary(*, tenant: Tenant, as_of: date | None = None) -> Portfolio
     rows = (
         ledger.open_invoices()
         .values(bucket=ledger.aging_bucket(as_of=as_of), country=F("buyer__country_id"))
-        .annotate(outstanding=Sum(ledger.outstanding_in_base(factors)))
-        .values_list("bucket", "country", "outstanding")
+        .annotate(outstanding_base=Sum(ledger.outstanding_in_base(factors)))
+        .values_list("bucket", "country", "outstanding_base")
     )
     for bucket, country, outstanding in rows:
         if outstanding is None:

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -90,7 +90,12 @@ def buyer_by_reference(erp_reference: str, *, field: str = "buyer_erp_reference"
     return buyer
 
 
-def _unique_reference(model: type, erp_reference: str, *, exclude_pk: int | None = None) -> None:
+def _unique_reference(
+    model: type[Buyer | Invoice | Payment | Dispute | PaymentPlan],
+    erp_reference: str,
+    *,
+    exclude_pk: int | None = None,
+) -> None:
     clash = model.objects.filter(erp_reference=erp_reference)
     if exclude_pk is not None:
         clash = clash.exclude(pk=exclude_pk)
@@ -391,7 +396,7 @@ def dispute_resolve(
     dispute.resolved_date = resolved_date
     dispute.resolution = resolution
     dispute.save(update_fields=["status", "resolved_date", "resolution"])
-    if dispute.invoice_id:
+    if dispute.invoice is not None:
         _refresh_invoice_status(dispute.invoice)
     audit_record(
         tenant=tenant,
@@ -507,7 +512,7 @@ def instalment_record_payment(
 
 
 @transaction.atomic
-def note_add(*, tenant: Tenant, actor: AbstractBaseUser, buyer: Buyer, body: str) -> BuyerNote:
+def note_add(*, tenant: Tenant, actor: User, buyer: Buyer, body: str) -> BuyerNote:
     body = body.strip()
     if not body:
         raise ValidationError({"body": _("Write something first.")})
@@ -520,8 +525,10 @@ def note_add(*, tenant: Tenant, actor: AbstractBaseUser, buyer: Buyer, body: str
 
 @transaction.atomic
 def document_upload(
-    *, tenant: Tenant, actor: AbstractBaseUser, buyer: Buyer, title: str, upload: UploadedFile
+    *, tenant: Tenant, actor: User, buyer: Buyer, title: str, upload: UploadedFile[bytes]
 ) -> BuyerDocument:
+    # Django's upload handlers always set both; `UploadedFile` allows None for hand-made ones.
+    assert upload.size is not None and upload.name is not None
     if upload.size > DOCUMENT_MAX_BYTES:
         raise ValidationError({"file": _("Files may be at most 10 MB.")})
     if upload.content_type not in DOCUMENT_CONTENT_TYPES:

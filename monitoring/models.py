@@ -1,6 +1,8 @@
 """Risk monitoring: country and sector risk, buyer scores, legal events, early-warning rules,
 alerts and their delivery (webhooks, email)."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -227,6 +229,11 @@ class Alert(TenantOwnedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolution_note = models.CharField(max_length=300, blank=True)
+
+    # Not columns: set on the alerts a page shows, from `alerts.alert_title` and
+    # `alerts.lead_time_days`, for the templates to read.
+    display_title: str
+    lead_time_days: Decimal
 
     class Meta:
         constraints = [

@@ -270,7 +270,8 @@ def risk_inputs_rows(
     params = risk_inputs_params(tenant_id=tenant_id, buyer_ids=buyer_ids, as_of=as_of, rates=rates)
     with connection.cursor() as cursor, _planner_settings(cursor, RISK_INPUTS_PLANNER_SETTINGS):
         cursor.execute(RISK_INPUTS_SQL, params)
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
 
 
 def buyer_risk_frame(
@@ -336,7 +337,7 @@ def scores_write(
     """
     if scored.empty:
         return 0
-    params = {
+    params: dict[str, int | str | date | datetime] = {
         "tenant_id": tenant_id,
         "period": period,
         "model_version": scoring.MODEL_VERSION,
@@ -450,7 +451,8 @@ def _run_is_held(run_id: int) -> bool:
             "AND classid = %s AND objid = %s AND objsubid = 2 AND granted)",
             [_RUN_LOCK_NAMESPACE, run_id & 0x7FFFFFFF],
         )
-        return cursor.fetchone()[0]
+        held: bool = cursor.fetchone()[0]
+        return held
 
 
 def _claim(tenant: Tenant, run_id: int) -> RescoreRun | None:
@@ -510,7 +512,7 @@ def rescore_chunk(
                 "limit": chunk_size,
             },
         )
-        buyer_ids = [row[0] for row in cursor.fetchall()]
+        buyer_ids: list[int] = [row[0] for row in cursor.fetchall()]
     if not buyer_ids:
         return None
     frame = buyer_risk_frame(tenant_id=tenant.pk, buyer_ids=buyer_ids, as_of=as_of, rates=rates)
@@ -628,7 +630,7 @@ def rescore_now(*, tenant: Tenant, actor: Actor) -> RescoreRun:
     period's scores. Returns the run to follow with `rescore_progress`; while one is queued or
     running for the tenant, that one is returned instead of starting another. Call with the
     tenant active (the request's); the permission check is the caller's."""
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     # Two admins pressing the button at once must not start two runs.
     with connection.cursor() as cursor:
@@ -652,7 +654,7 @@ def rescore_now(*, tenant: Tenant, actor: Actor) -> RescoreRun:
         tenant=tenant,
         period=period_of(today()),
         trigger=BuyerScore.Trigger.MANUAL,
-        requested_by=actor if isinstance(actor, AbstractBaseUser) else None,
+        requested_by=actor if isinstance(actor, User) else None,
     )
     audit_record(
         tenant=tenant,

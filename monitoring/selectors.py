@@ -269,13 +269,13 @@ def country_risk_table(
     """
     on = on or timezone.localdate()
     ratings: dict[str, list[tuple[int, date, str, str]]] = defaultdict(list)
-    for code, *rating_row in (
+    for code, rating_value, effective_date, source, data_version in (
         CountryRisk.objects.filter(effective_date__lte=on)
         .order_by("country_id", "-effective_date")
         .values_list("country_id", "rating", "effective_date", "source", "data_version")
     ):
         if len(ratings[code]) < 2:
-            ratings[code].append(tuple(rating_row))
+            ratings[code].append((rating_value, effective_date, source, data_version))
     countries = Country.objects.all()
     search = search.strip()
     if search:

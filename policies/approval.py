@@ -33,7 +33,7 @@ class Objection(StrEnum):
 
 @dataclass(frozen=True)
 class Approval:
-    approver_id: int
+    approver_id: int | None  # None: the approver's user account has been deleted since
     amount: Decimal
 
 
@@ -56,7 +56,7 @@ def objections(
     approving: bool,
     amount: Decimal | None,
     authority: Decimal | None,
-    earlier_approver_ids: set[int],
+    earlier_approver_ids: set[int | None],
 ) -> list[Objection]:
     """Why this decision may not be taken (empty: it may).
 

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import (
     BooleanField,
     Case,
     DecimalField,
     ExpressionWrapper,
     F,
+    OrderBy,
     OuterRef,
     Q,
     QuerySet,
@@ -206,7 +207,7 @@ class BuyerFigures:
 
     @property
     def limit_amount(self) -> Decimal | None:
-        return self.limit.amount if self.limit_usable else None
+        return self.limit.amount if self.limit is not None and self.limit_usable else None
 
     @property
     def utilisation(self) -> Decimal | None:
@@ -214,7 +215,7 @@ class BuyerFigures:
 
     @property
     def over_limit(self) -> bool:
-        return self.limit_usable and self.exposure > self.limit.amount
+        return self.limit_amount is not None and self.exposure > self.limit_amount
 
     @property
     def blocked(self) -> bool:
@@ -364,6 +365,7 @@ def current_round_approvals(request: LimitRequest) -> list[approval.Approval]:
         for decision in request.decisions.all()
         if decision.round == request.round
         and decision.kind in LimitDecision.APPROVALS
+        and decision.amount is not None  # always: an approval records the approved amount
         and decision.decided_by_id is not None
     ]
 
@@ -456,7 +458,7 @@ def approval_queue(
 
 # --- Limits overview -------------------------------------------------------------------------
 
-OVERVIEW_ORDERINGS = {
+OVERVIEW_ORDERINGS: dict[str, tuple[str | OrderBy, ...]] = {
     "name": ("legal_name",),
     "exposure": ("-exposure",),
     "limit": (F("limit_amount").desc(nulls_last=True),),
@@ -730,5 +732,5 @@ def credit_check_buyer(
 # --- Notifications ---------------------------------------------------------------------------
 
 
-def notifications_of(*, user: AbstractBaseUser) -> QuerySet[Notification]:
+def notifications_of(*, user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user)

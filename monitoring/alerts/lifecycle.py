@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -175,7 +175,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def alert_payload(alert: Alert) -> dict[str, Any]:
     """The alert as webhook receivers get it (the same fields as the API)."""
-    return json.loads(
+    payload: dict[str, Any] = json.loads(
         json.dumps(
             {
                 "id": alert.pk,
@@ -199,6 +199,7 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
             cls=DjangoJSONEncoder,
         )
     )
+    return payload
 
 
 def alert_event_id(alert_id: int, event_type: str) -> str:
@@ -231,8 +232,8 @@ def _locked(alert: Alert) -> Alert:
     return Alert.objects.select_for_update().select_related("buyer").get(pk=alert.pk)
 
 
-def _user(actor: Actor) -> AbstractBaseUser | None:
-    return actor if isinstance(actor, AbstractBaseUser) else None
+def _user(actor: Actor) -> User | None:
+    return actor if isinstance(actor, User) else None
 
 
 @transaction.atomic

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -46,7 +46,7 @@ def credit_limit_set(
     grade: int | None,
     granted_on: date,
     request: LimitRequest | None = None,
-    owner: AbstractBaseUser | None = None,
+    owner: User | None = None,
 ) -> CreditLimit:
     """Grant or change the buyer's limit; review and expiry dates follow from its risk class."""
     plan = schedule.limit_schedule(grade=grade, granted_on=granted_on)

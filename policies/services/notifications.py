@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from creditguard.queue import enqueue_on_commit
@@ -14,7 +14,7 @@ from ..models import Notification
 
 
 def notify(
-    *, tenant: Tenant, users: Iterable[AbstractBaseUser], message: str, link: str = ""
+    *, tenant: Tenant, users: Iterable[User], message: str, link: str = ""
 ) -> list[Notification]:
     """In-app notifications, each also sent by email once the transaction commits."""
     created = Notification.objects.bulk_create(
@@ -28,9 +28,7 @@ def notify(
     return created
 
 
-def notifications_mark_read(
-    *, user: AbstractBaseUser, notification_ids: Iterable[int] | None = None
-) -> int:
+def notifications_mark_read(*, user: User, notification_ids: Iterable[int] | None = None) -> int:
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
     if notification_ids is not None:
         unread = unread.filter(pk__in=list(notification_ids))

@@ -11,15 +11,15 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from creditguard.audit.services import audit_record, snapshot
+from creditguard.dates import today
 from creditguard.tenancy.models import Tenant
 
-from .. import selectors
 from ..models import CreditPolicy, CreditPolicyBand
 
 if TYPE_CHECKING:
@@ -49,7 +49,9 @@ BAND_FIELDS = [
 ]
 
 
-def validate_bands(bands: Sequence[Mapping[str, Any]]) -> tuple[list[dict], dict]:
+def validate_bands(
+    bands: Sequence[Mapping[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     """Bands (fields already parsed) run from their first grade up and cover grades 1 to 10,
     each exactly once. Returns the bands in grade order, with every band field, and the errors
     keyed `bands[<index>].<field>` or `bands`."""
@@ -94,7 +96,7 @@ def credit_policy_create(
     as_of: date | None = None,
 ) -> CreditPolicy:
     """A new version of the tenant's credit policy, effective today or later."""
-    as_of = as_of or selectors.today()
+    as_of = as_of or today()
     cleaned_bands, errors = validate_bands(bands)
     if effective_from < as_of:
         errors["effective_from"] = [_("A new version cannot take effect in the past.")]
@@ -109,7 +111,7 @@ def credit_policy_create(
         tenant=tenant,
         version=(latest.version + 1) if latest else 1,
         currency=tenant.base_currency,
-        created_by=actor if isinstance(actor, AbstractBaseUser) else None,
+        created_by=actor if isinstance(actor, User) else None,
         effective_from=effective_from,
         four_eyes_threshold=four_eyes_threshold,
         lowest_acceptable_grade=lowest_acceptable_grade,

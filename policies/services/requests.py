@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -21,6 +21,7 @@ from creditguard.accounts.models import Membership
 from creditguard.accounts.roles import Permission
 from creditguard.api.models import ApiKey
 from creditguard.audit.services import actor_label, audit_record, snapshot
+from creditguard.dates import today
 from creditguard.tenancy.models import Tenant
 
 from .. import approval, selectors
@@ -83,7 +84,7 @@ def _refresh_recommendation(*, tenant: Tenant, request: LimitRequest, as_of: dat
 
 def _actor_fields(actor: Actor) -> dict[str, Any]:
     return {
-        "requested_by": actor if isinstance(actor, AbstractBaseUser) else None,
+        "requested_by": actor if isinstance(actor, User) else None,
         "requested_by_api_key": actor if isinstance(actor, ApiKey) else None,
         "requested_by_label": actor_label(actor),
     }
@@ -102,7 +103,7 @@ def limit_request_create(
 ) -> LimitRequest:
     """A request for a credit limit of `amount` (base currency) on `buyer`; the approvers whose
     authority covers it are notified."""
-    as_of = as_of or selectors.today()
+    as_of = as_of or today()
     if amount <= 0:
         raise ValidationError({"amount": [_("Enter an amount greater than zero.")]})
     if LimitRequest.objects.filter(buyer=buyer, status__in=LimitRequest.OPEN_STATUSES).exists():
@@ -189,7 +190,7 @@ def _locked(request: LimitRequest) -> LimitRequest:
 def limit_request_decide(
     *,
     tenant: Tenant,
-    actor: AbstractBaseUser,
+    actor: User,
     membership: Membership,
     request: LimitRequest,
     kind: str,
@@ -202,7 +203,7 @@ def limit_request_decide(
 
     Raises DecisionNotAllowed when the actor may not take the decision, ValidationError for bad
     input. When the approvals of the round suffice, the limit is granted."""
-    as_of = as_of or selectors.today()
+    as_of = as_of or today()
     request = _locked(request)
     comment = comment.strip()
     approving = kind in LimitDecision.APPROVALS
@@ -285,15 +286,17 @@ def limit_request_decide(
     return request
 
 
-def _approve(
-    *, tenant: Tenant, actor: AbstractBaseUser, request: LimitRequest, as_of: date
-) -> None:
+def _approve(*, tenant: Tenant, actor: User, request: LimitRequest, as_of: date) -> None:
     decisions = list(
         request.decisions.filter(round=request.round, kind__in=LimitDecision.APPROVALS).order_by(
             "id"
         )
     )
-    approvals = [approval.Approval(approver_id=d.decided_by_id, amount=d.amount) for d in decisions]
+    approvals = [
+        approval.Approval(approver_id=d.decided_by_id, amount=d.amount)
+        for d in decisions
+        if d.amount is not None  # always: an approval records the approved amount
+    ]
     policy = selectors.policy_in_force(on=as_of)
     grade = selectors.latest_grades(buyer_ids=[request.buyer_id]).get(request.buyer_id)
     band = selectors.band_for(policy, grade)
@@ -335,10 +338,10 @@ def _approve(
 
 
 def _notify_after_decision(
-    *, tenant: Tenant, actor: AbstractBaseUser, request: LimitRequest, kind: str, comment: str
+    *, tenant: Tenant, actor: User, request: LimitRequest, kind: str, comment: str
 ) -> None:
     buyer = request.buyer.legal_name
-    requester = [request.requested_by] if request.requested_by_id else []
+    requester = [request.requested_by] if request.requested_by is not None else []
     if request.status == LimitRequest.Status.PENDING:
         _notify_deciders(
             tenant=tenant,
@@ -349,7 +352,7 @@ def _notify_after_decision(
             % {"buyer": buyer, "amount": amount_text(request.amount, request.currency)},
         )
         return
-    messages = {
+    messages: dict[str, str] = {
         LimitRequest.Status.APPROVED: _(
             "Your limit request for %(buyer)s was approved: %(amount)s."
         ),
@@ -372,7 +375,7 @@ def _notify_after_decision(
 def _may_answer(actor: Actor, request: LimitRequest) -> bool:
     """The requester answers; a request an ERP sent may be answered by the ERP or any member."""
     if request.requested_by_id is not None:
-        return isinstance(actor, AbstractBaseUser) and actor.pk == request.requested_by_id
+        return isinstance(actor, User) and actor.pk == request.requested_by_id
     return actor is not None
 
 
@@ -389,7 +392,7 @@ def limit_request_resubmit(
 ) -> LimitRequest:
     """The requester answers a request for information (`justification`, and a changed amount
     or terms if any): a new round of approvals starts."""
-    as_of = as_of or selectors.today()
+    as_of = as_of or today()
     request = _locked(request)
     if request.status != LimitRequest.Status.INFORMATION_REQUESTED:
         raise ValidationError(_("This request is not waiting for information."))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creditguard.accounts.models import Membership
 from creditguard.audit.services import audit_record
+from creditguard.dates import today
 from creditguard.tenancy.models import Tenant
 
 from .. import schedule, selectors
@@ -21,7 +22,7 @@ from .notifications import notify
 def limit_reviews_run(*, tenant: Tenant, as_of: date | None = None) -> dict[str, int]:
     """Daily: expire lapsed limits and covers, remind owners of reviews due. Idempotent: every
     change is a compare-and-set, so a rerun (or a redelivered task) changes nothing."""
-    as_of = as_of or selectors.today()
+    as_of = as_of or today()
     counts = {"expired_limits": 0, "expired_covers": 0, "reminders": 0}
     for limit in CreditLimit.objects.filter(
         status__in=selectors.USABLE_LIMIT_STATUSES, expiry_date__lt=as_of
@@ -91,7 +92,7 @@ def limit_reviews_run(*, tenant: Tenant, as_of: date | None = None) -> dict[str,
     return counts
 
 
-def _limit_owners(tenant: Tenant, limit: CreditLimit) -> list[AbstractBaseUser]:
+def _limit_owners(tenant: Tenant, limit: CreditLimit) -> list[User]:
     """The limit's credit manager, or every member who may decide on limits."""
     owner = limit.owner
     if (
