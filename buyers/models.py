@@ -5,6 +5,7 @@ Every table is tenant-owned (row-level security in the migrations). Natural keys
 """
 
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import models
@@ -14,7 +15,15 @@ from django.utils.translation import gettext_lazy as _
 from creditguard.reference.models import Country
 from creditguard.tenancy.models import TenantOwnedModel
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
+
+class DecimalOptions(TypedDict):
+    """`models.DecimalField` options, typed so that `**MONEY` type-checks."""
+
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: DecimalOptions = {"max_digits": 18, "decimal_places": 2}
 
 
 class Buyer(TenantOwnedModel):

@@ -43,6 +43,7 @@ from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from creditguard.dates import EARLIEST_YEAR, LATEST_YEAR, is_supported
 from creditguard.reference.models import Country
 from creditguard.reference.nace import section_of
 
@@ -65,7 +66,7 @@ ZERO = Decimal("0")
 # MONEY in buyers.models: 18 digits, 2 of them decimals.
 MONEY_LIMIT = Decimal("1e16")
 # The usual shape of an amount, which fits the column as it is.
-_plain_amount = re.compile(r"-?\d{1,16}(?:\.\d{1,2})?").fullmatch
+_plain_amount = re.compile(r"-?[0-9]{1,16}(?:\.[0-9]{1,2})?").fullmatch
 REFERENCE_MAX_LENGTH = 64
 
 
@@ -130,12 +131,18 @@ def _date(value: Any) -> date:
         parsed = _iso_date(value)
         if parsed is None:
             raise _Invalid(_("Enter a valid date in the format YYYY-MM-DD."))
-        return parsed
-    if isinstance(value, datetime):  # spreadsheet cells
-        return value.date()
-    if isinstance(value, date):
-        return value
-    raise _Invalid(_("Enter a valid date in the format YYYY-MM-DD."))
+    elif isinstance(value, datetime):  # spreadsheet cells
+        parsed = value.date()
+    elif isinstance(value, date):
+        parsed = value
+    else:
+        raise _Invalid(_("Enter a valid date in the format YYYY-MM-DD."))
+    if not is_supported(parsed):
+        raise _Invalid(
+            _("Enter a date between %(first)d and %(last)d.")
+            % {"first": EARLIEST_YEAR, "last": LATEST_YEAR}
+        )
+    return parsed
 
 
 def _decimal(value: Any) -> Decimal:
@@ -146,6 +153,8 @@ def _decimal(value: Any) -> Decimal:
         value, kind = repr(value), str
     if kind is str and _plain_amount(value):
         return Decimal(value).quantize(CENT)  # nothing to check: the pattern says it all
+    if kind is str and not value.isascii():
+        raise _Invalid(_("Enter a number."))  # Decimal() would read Arabic-Indic digits too
     if kind is str or kind is int:
         try:
             amount = Decimal(value)

@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -59,6 +60,8 @@ from . import scoring
 from .models import BuyerScore, RescoreRun
 
 if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
+
     from creditguard.audit.services import Actor
 
 logger = logging.getLogger(__name__)
@@ -223,7 +226,7 @@ _RESULT_COLUMNS = (
 
 
 def risk_inputs_params(
-    *, tenant_id: int, buyer_ids: Sequence[int], as_of: date, rates: dict[str, Any]
+    *, tenant_id: int, buyer_ids: Sequence[int], as_of: date, rates: Mapping[str, Decimal]
 ) -> dict[str, Any]:
     """The parameters of `RISK_INPUTS_SQL`."""
     base = Tenant.objects.values_list("base_currency", flat=True).get(pk=tenant_id)
@@ -248,8 +251,8 @@ RISK_INPUTS_PLANNER_SETTINGS = {"enable_indexscan": "off"}
 
 
 @contextmanager
-def _planner_settings(cursor: Any, values: dict[str, str]) -> Iterator[None]:
-    previous = {}
+def _planner_settings(cursor: CursorWrapper, values: dict[str, str]) -> Iterator[None]:
+    previous: dict[str, str] = {}
     for name, value in values.items():
         cursor.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value])
         previous[name] = cursor.fetchone()[0]
@@ -261,7 +264,7 @@ def _planner_settings(cursor: Any, values: dict[str, str]) -> Iterator[None]:
 
 
 def risk_inputs_rows(
-    *, tenant_id: int, buyer_ids: Sequence[int], as_of: date, rates: dict[str, Any]
+    *, tenant_id: int, buyer_ids: Sequence[int], as_of: date, rates: Mapping[str, Decimal]
 ) -> list[tuple[Any, ...]]:
     """`RISK_INPUTS_SQL` for ``buyer_ids``: one row per buyer, in `_RESULT_COLUMNS` order.
 
@@ -279,7 +282,7 @@ def buyer_risk_frame(
     tenant_id: int,
     buyer_ids: Sequence[int],
     as_of: date,
-    rates: dict[str, Any] | None = None,
+    rates: Mapping[str, Decimal] | None = None,
 ) -> pd.DataFrame:
     """The scoring inputs (`scoring.FRAME_COLUMNS`) of ``buyer_ids``, indexed by buyer id.
 
@@ -495,7 +498,7 @@ def rescore_chunk(
     run: RescoreRun,
     after: int,
     as_of: date,
-    rates: dict[str, Any],
+    rates: Mapping[str, Decimal],
     chunk_size: int = CHUNK_SIZE,
 ) -> int | None:
     """Score the next chunk of ``run`` (buyers with id > ``after`` still missing a score) in

@@ -12,11 +12,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from buyers.models import Buyer
+from buyers.models import Buyer, DecimalOptions
 from creditguard.tenancy.models import AppendOnly, TenantOwnedModel
 
-MONEY = {"max_digits": 18, "decimal_places": 2}
-PERCENT = {"max_digits": 6, "decimal_places": 2}
+MONEY: DecimalOptions = {"max_digits": 18, "decimal_places": 2}
+PERCENT: DecimalOptions = {"max_digits": 6, "decimal_places": 2}
 GRADE_HELP = _("1 = lowest risk … 10 = highest risk")
 
 

@@ -15,13 +15,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-EARLIEST_YEAR = 1900
-LATEST_YEAR = 2100
+from creditguard.dates import EARLIEST_YEAR, LATEST_YEAR, is_supported
+
 MAX_UTC_OFFSET_HOURS = 14  # the widest offset in use anywhere (UTC+14, Kiribati)
 
 
 def check_year(value: date) -> None:
-    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+    if not is_supported(value):
         raise ValidationError(
             _("Enter a date between %(first)d and %(last)d."),
             code="out_of_range",

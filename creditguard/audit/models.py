@@ -12,8 +12,14 @@ class AuditEvent(AppendOnly, TenantOwnedModel):
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Checked by the composite same-tenant key (tenant_id, actor_api_key_id) of migration 0003.
     actor_api_key = models.ForeignKey(
-        "api.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "api.ApiKey",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     actor_label = models.CharField(_("actor"), max_length=200)
     action = models.CharField(_("action"), max_length=80)

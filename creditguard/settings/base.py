@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "creditguard.tenancy",
     "creditguard.accounts",
     "creditguard.audit",
@@ -70,9 +72,13 @@ MIDDLEWARE = [
     "creditguard.api.middleware.InputGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "creditguard.tenancy.middleware.TenantMiddleware",
+    # After the tenant is known: a session still owing its code (or, for the administrators of
+    # a tenant that requires it, its set-up) may only reach those pages.
+    "creditguard.web.middleware.TwoFactorMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires: answers a locked-out sign-in with the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -236,6 +242,10 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+# Two-factor sign-in (django-otp TOTP, creditguard/accounts/two_factor.py): each wrong code
+# doubles the wait before the next one may be tried (OTP_TOTP_THROTTLE_FACTOR seconds, then 2x).
+OTP_TOTP_ISSUER = "CreditGuard"
+OTP_TOTP_THROTTLE_FACTOR = 1
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -275,7 +285,7 @@ DEFAULT_FROM_EMAIL = os.environ.get(
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "creditguard.api.authentication.ApiKeyAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "creditguard.api.session.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["creditguard.api.permissions.TenantPermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -48,6 +48,8 @@ REFERENCE_TABLES = frozenset(
         "axes_accessattemptexpiration",
         "axes_accessfailurelog",
         "axes_accesslog",
+        # two-factor devices (django-otp) belong to a user, who may be in several tenants
+        "otp_totp_totpdevice",
         # Django internals
         "django_content_type",
         "django_migrations",
@@ -55,12 +57,40 @@ REFERENCE_TABLES = frozenset(
     }
 )
 
+# What the runtime role may do on each table without row-level security (the tenant tables get
+# SELECT, INSERT, UPDATE, DELETE under their policy; append-only ones no UPDATE or DELETE).
+# Global data written only by migrations is read-only. FX rates and country and sector ratings
+# are upserted by `import_fx_rates`, `import_country_risk` and `import_sector_risk`, which run as
+# the runtime role; ratings are history and are never deleted by the application (the DELETE
+# on monitoring_countryrisk serves one test fixture, tests/monitoring/test_alerts.py `kiwi`).
+GLOBAL_TABLE_PRIVILEGES = {
+    "tenancy_tenant": "SELECT, INSERT, UPDATE",
+    "auth_user": "SELECT, INSERT, UPDATE",
+    "auth_group": "SELECT",
+    "auth_group_permissions": "SELECT",
+    "auth_permission": "SELECT",
+    "auth_user_groups": "SELECT",
+    "auth_user_user_permissions": "SELECT",
+    "reference_country": "SELECT",
+    "reference_fxrate": "SELECT, INSERT, UPDATE",
+    "monitoring_countryrisk": "SELECT, INSERT, UPDATE, DELETE",
+    "monitoring_sectorrisk": "SELECT, INSERT, UPDATE",
+    "axes_accessattempt": "SELECT, INSERT, UPDATE, DELETE",
+    "axes_accessattemptexpiration": "SELECT, INSERT, UPDATE, DELETE",
+    "axes_accessfailurelog": "SELECT, INSERT, UPDATE, DELETE",
+    "axes_accesslog": "SELECT, INSERT, UPDATE, DELETE",
+    "django_content_type": "SELECT",
+    "django_migrations": "SELECT",
+    "django_session": "SELECT, INSERT, UPDATE, DELETE",
+}
+
 
 def enable_row_level_security(table: str, *, extra_read_predicate: str = "") -> migrations.RunSQL:
     """Migration operation: isolate `table` by tenant_id.
 
-    `extra_read_predicate` widens what can be *read* (never written) for look-ups that happen
-    before a tenant is known, e.g. a user's own memberships at login.
+    `extra_read_predicate` is kept for the first migrations of api and accounts only: it widened
+    reads on a variable the runtime role could set itself, and `tenant_policy_only` removes it.
+    Look-ups before a tenant is known go through `definer_lookup_function` instead.
     """
     using = TENANT_PREDICATE
     if extra_read_predicate:
@@ -76,6 +106,57 @@ def enable_row_level_security(table: str, *, extra_read_predicate: str = "") -> 
             f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
             f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
             f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
+        ],
+    )
+
+
+def tenant_policy_only(table: str, *, previous_read_predicate: str) -> migrations.RunSQL:
+    """Migration operation: `table`'s policy becomes the tenant predicate alone, for reading too.
+
+    Reverses to the policy with `previous_read_predicate` that `enable_row_level_security` made.
+    """
+
+    def policy(using: str) -> list[str]:
+        return [
+            f"DROP POLICY tenant_isolation ON {table}",
+            f"CREATE POLICY tenant_isolation ON {table} USING ({using}) "
+            f"WITH CHECK ({TENANT_PREDICATE})",
+        ]
+
+    return migrations.RunSQL(
+        sql=policy(TENANT_PREDICATE),
+        reverse_sql=policy(f"({TENANT_PREDICATE}) OR ({previous_read_predicate})"),
+    )
+
+
+# Look-ups made before any tenant is known, as SECURITY DEFINER functions (signature → table).
+# The runtime role may EXECUTE them (granted after migrate) and nothing else may; each returns
+# the rows of one exact key prefix or one user, never a whole table.
+DEFINER_FUNCTIONS = {
+    "app_api_key_by_prefix(text)": "api_apikey",
+    "app_memberships_of_user(bigint)": "accounts_membership",
+}
+
+
+def definer_lookup_function(signature: str, *, returns: str, body: str) -> migrations.RunSQL:
+    """Migration operation: create the SECURITY DEFINER look-up `signature` (see DEFINER_FUNCTIONS).
+
+    It runs as the owner that creates it, with a fixed search_path so that no object of the
+    caller's choosing can stand in for a table or operator. Row-level security is FORCEd, so the
+    owner reads the table through a SELECT-only policy of its own (`definer_lookup`); the runtime
+    role is not the owner and only sees the tenant policy. A superuser owner bypasses both.
+    """
+    table = DEFINER_FUNCTIONS[signature]
+    return migrations.RunSQL(
+        sql=[
+            f"CREATE POLICY definer_lookup ON {table} FOR SELECT TO CURRENT_USER USING (true)",
+            f"CREATE FUNCTION {signature} RETURNS {returns} LANGUAGE sql STABLE SECURITY DEFINER "
+            f"SET search_path = pg_catalog, public AS $function$ {body} $function$",
+            f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC",
+        ],
+        reverse_sql=[
+            f"DROP FUNCTION {signature}",
+            f"DROP POLICY definer_lookup ON {table}",
         ],
     )
 
@@ -134,6 +215,24 @@ def grant_runtime_privileges(using: str = "default", **_kwargs: object) -> None:
             sql.SQL("REVOKE UPDATE, DELETE ON {} FROM {}").format(sql.Identifier(table), ident)
             for table in append_only
         ]
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        existing = {row[0] for row in cursor.fetchall()}
+        for table, privileges in GLOBAL_TABLE_PRIVILEGES.items():
+            if table in existing:  # a partial migrate may not have created it yet
+                statements += [
+                    sql.SQL("REVOKE INSERT, UPDATE, DELETE ON {} FROM {}").format(
+                        sql.Identifier(table), ident
+                    ),
+                    sql.SQL(f"GRANT {privileges} ON {{}} TO {{}}").format(  # noqa: S608
+                        sql.Identifier(table), ident
+                    ),
+                ]
+        for signature in DEFINER_FUNCTIONS:
+            cursor.execute("SELECT to_regprocedure(%s) IS NOT NULL", [signature])
+            if cursor.fetchone()[0]:
+                statements.append(
+                    sql.SQL(f"GRANT EXECUTE ON FUNCTION {signature} TO {{}}").format(ident)
+                )
         for statement in statements:
             cursor.execute(statement)
 

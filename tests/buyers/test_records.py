@@ -146,6 +146,15 @@ def test_currency_must_be_an_iso_4217_code():
     assert one("invoices", {**INVOICE, "currency": "chf"})["currency"] == "CHF"
 
 
+@pytest.mark.parametrize("code", ["XXX", "XTS", "XAU", "XDR"])
+def test_iso_codes_that_are_not_trade_currencies_are_refused(code):
+    assert errors_of("invoices", {**INVOICE, "currency": code}) == [(0, "currency")]
+
+
+def test_real_x_currencies_are_accepted():
+    assert one("invoices", {**INVOICE, "currency": "XOF"})["currency"] == "XOF"
+
+
 def test_unknown_kinds_are_a_programming_error():
     with pytest.raises(ValueError, match="unknown record kind"):
         parse_records("claims", [])
@@ -177,6 +186,20 @@ def test_dates_must_be_iso_calendar_dates(value):
     assert errors_of("invoices", {**INVOICE, "issue_date": value}) == [(0, "issue_date")]
 
 
+@pytest.mark.parametrize("value", ["0001-01-01", "1899-12-31", "2101-01-01", "9999-12-31"])
+def test_dates_must_lie_between_1900_and_2100(value):
+    assert errors_of("invoices", {**INVOICE, "issue_date": value, "due_date": value}) == [
+        (0, "issue_date"),
+        (0, "due_date"),
+    ]
+
+
+def test_the_date_range_includes_its_first_and_last_years():
+    record = one("invoices", {**INVOICE, "issue_date": "1900-01-01", "due_date": "2100-12-31"})
+
+    assert (record["issue_date"], record["due_date"]) == (date(1900, 1, 1), date(2100, 12, 31))
+
+
 def test_the_due_date_cannot_be_before_the_issue_date():
     assert errors_of("invoices", {**INVOICE, "due_date": "2026-01-09"}) == [(0, "due_date")]
     assert one("invoices", {**INVOICE, "due_date": "2026-01-10"})["due_date"] == date(2026, 1, 10)
@@ -187,7 +210,10 @@ def test_the_amount_must_be_positive(amount):
     assert errors_of("invoices", {**INVOICE, "amount": amount}) == [(0, "amount")]
 
 
-@pytest.mark.parametrize("amount", ["12.345", 12.345, "NaN", "Infinity", "1e16", "12,50", True])
+@pytest.mark.parametrize(
+    "amount",
+    ["12.345", 12.345, "NaN", "Infinity", "1e16", "12,50", True, "١٢٣", "١٢٣.٥٠", "１２３", "12３"],
+)
 def test_the_amount_must_be_a_finite_number_with_at_most_two_decimals(amount):
     assert errors_of("invoices", {**INVOICE, "amount": amount}) == [(0, "amount")]
 
