@@ -6,13 +6,14 @@ INSTALLED := $(VENV)/.installed
 # Parallel test processes; CI machines have 2 cores.
 TEST_WORKERS ?= 2
 
-.PHONY: help install run test lint format migrate seed messages chromium clean-data bench
+.PHONY: help install run test lint format migrate seed messages chromium clean-data bench load
 
 help:
 	@echo "make run     install, migrate, load demo data, start web + worker + beat"
 	@echo "make test    the whole test suite (real PostgreSQL, Redis, Celery, Chromium)"
 	@echo "make lint    ruff check and format check, import layers (import-linter), types (mypy)"
 	@echo "make bench   the benchmarks in bench/"
+	@echo "make load    locust against gunicorn with the demo data (bench/load.py)"
 
 $(INSTALLED): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +63,11 @@ bench: migrate
 	$(BIN)/python -m creditguard.devstack exec -- sh -c 'status=0; \
 	  for bench in ingest rescore credit_check; do $(BIN)/python bench/$$bench.py || status=1; done; \
 	  exit $$status'
+
+# A mixed locust workload on the demo data; 0 errors expected. LOAD_ARGS="--users 40 --run-time 120"
+load: migrate
+	$(BIN)/python -m creditguard.devstack exec -- sh -c \
+	  '$(BIN)/python manage.py seed_demo >/dev/null && $(BIN)/python bench/load.py $(LOAD_ARGS)'
 
 
 clean-data:

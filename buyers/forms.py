@@ -7,6 +7,7 @@ Field names are the record keys the services read (`buyers.records`), so a servi
 import secrets
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import TypedDict
 
 from django import forms
 from django.utils import timezone
@@ -18,7 +19,16 @@ from .models import Buyer, Dispute, Invoice
 from .records import INCOME_STATEMENT_FIGURES, STATEMENT_FIGURE_LABELS, STATEMENT_FIGURES
 from .selectors import OPEN_STATUSES
 
-MONEY_FIELD = {"max_digits": 18, "decimal_places": 2}
+
+class DecimalFieldOptions(TypedDict, total=False):
+    """`forms.DecimalField` options, typed so that `**MONEY_FIELD` type-checks."""
+
+    max_digits: int
+    decimal_places: int
+    min_value: int
+
+
+MONEY_FIELD: DecimalFieldOptions = {"max_digits": 18, "decimal_places": 2}
 CURRENCY_ERRORS = {"invalid": _("Use a three-letter ISO 4217 code, e.g. EUR.")}
 
 

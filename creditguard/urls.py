@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from creditguard.web import views
+from creditguard.web import two_factor, views
 from creditguard.web.forms import EmailAuthenticationForm, InvitationPasswordResetForm
 
 handler404 = "creditguard.web.views.error_404"
@@ -19,6 +19,7 @@ urlpatterns = [
         ),
         name="login",
     ),
+    path("login/code/", two_factor.two_factor_verify, name="two-factor-verify"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
@@ -48,6 +49,8 @@ urlpatterns = [
         views.member_unlock_view,
         name="member-unlock",
     ),
+    path("settings/two-factor/", two_factor.two_factor, name="two-factor"),
+    path("settings/two-factor/tenant/", two_factor.tenant_two_factor, name="tenant-two-factor"),
     path("settings/api-keys/", views.api_keys, name="api-keys"),
     path(
         "settings/api-keys/<int:api_key_id>/revoke/",

@@ -246,8 +246,13 @@ def risk_inputs_params(
 # the tenant and of the buyer list, which are fully correlated. It then picks a plain index scan,
 # one random heap fetch per invoice, revisiting pages. A bitmap heap scan reads each page once,
 # in physical order: twice as fast on the 100,000-buyer bench (bench/README.md), and no worse
-# for a handful of buyers. Set for this one statement only.
-RISK_INPUTS_PLANNER_SETTINGS = {"enable_indexscan": "off"}
+# for a handful of buyers. JIT is off: the statement's cost estimate (about 10^6, mostly the
+# scattered invoice pages) is far above jit_inline_above_cost / jit_optimize_above_cost, so
+# PostgreSQL compiled its ~190 expressions (the ledger fragments) with LLVM inlining and
+# optimization on every call: 4-9 s per statement on the bench VM against 1-2 s of execution,
+# paid once per chunk, so the chunked job paid it 3 times per tenant where the floor paid it
+# once (EXPLAIN ANALYZE "JIT: ... Total"; bench/README.md). Set for this one statement only.
+RISK_INPUTS_PLANNER_SETTINGS = {"enable_indexscan": "off", "jit": "off"}
 
 
 @contextmanager

@@ -7,12 +7,12 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from buyers.forms import currency_field
+from buyers.forms import DecimalFieldOptions, currency_field
 from buyers.models import Buyer
 
 from .models import CreditPolicyBand, InsurerCover, LimitDecision
 
-AMOUNT = {"max_digits": 18, "decimal_places": 2, "min_value": 0}
+AMOUNT: DecimalFieldOptions = {"max_digits": 18, "decimal_places": 2, "min_value": 0}
 
 
 class LimitFilterForm(forms.Form):

@@ -1,15 +1,17 @@
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from buyers.charts import aging_bars
 from buyers.selectors import portfolio_summary
 from creditguard.audit.selectors import audit_events
 from creditguard.reference.models import Country
+from creditguard.tenancy.http import TenantHttpRequest
 from creditguard.web.decorators import tenant_view
 
 
 @tenant_view()
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: TenantHttpRequest) -> HttpResponse:
+    assert request.tenant is not None  # tenant_view
     summary = portfolio_summary(tenant=request.tenant)
     country_names = {
         country.code: country.localized_name

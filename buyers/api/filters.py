@@ -29,7 +29,7 @@ class ByBuyerFilter(django_filters.FilterSet):
 class StatementFilter(ByBuyerFilter):
     class Meta:
         model = FinancialStatement
-        fields = []
+        fields: list[str] = []
 
 
 class InvoiceFilter(ByBuyerFilter):
@@ -50,7 +50,7 @@ class PaymentFilter(ByBuyerFilter):
 
     class Meta:
         model = Payment
-        fields = []
+        fields: list[str] = []
 
 
 class DisputeFilter(ByBuyerFilter):

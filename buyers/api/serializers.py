@@ -2,6 +2,8 @@
 with `buyers.records` (the rules of bulk imports) and hand the cleaned records to the
 services. Statement figures come from the one list in `buyers.records`."""
 
+from typing import TypedDict
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -20,7 +22,17 @@ from ..models import (
 )
 from ..records import STATEMENT_COLUMNS, STATEMENT_FIGURES
 
-MONEY = {"max_digits": 18, "decimal_places": 2, "coerce_to_string": True}
+
+class DecimalFieldOptions(TypedDict, total=False):
+    """`serializers.DecimalField` options, typed so that `**MONEY` type-checks."""
+
+    max_digits: int
+    decimal_places: int
+    coerce_to_string: bool
+    min_value: int
+
+
+MONEY: DecimalFieldOptions = {"max_digits": 18, "decimal_places": 2, "coerce_to_string": True}
 
 
 # --- Records: one documented shape per kind, for the single-object and the bulk endpoints ---------

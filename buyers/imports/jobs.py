@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
@@ -59,9 +59,7 @@ MAX_STORED_ERRORS = 10_000
 STALE_RUNNING_AFTER = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
 
 
-def import_job_create(
-    *, tenant: Tenant, actor: AbstractBaseUser, kind: str, upload: UploadedFile
-) -> ImportJob:
+def import_job_create(*, tenant: Tenant, actor: User, kind: str, upload: UploadedFile) -> ImportJob:
     """Store a readable upload as a new job with its columns auto-mapped."""
     file_format = upload_check(upload)
     content = upload.read(IMPORT_MAX_UPLOAD_BYTES + 1)

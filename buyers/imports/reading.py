@@ -295,7 +295,7 @@ def read_job_sheet(job: ImportJob) -> Sheet:
         raise ImportFileError(
             _("The uploaded file is no longer available; upload it again.")
         ) from error
-    return read_sheet(content, file_format_of(job.file.name) or "csv")
+    return read_sheet(content, file_format_of(job.file.name or "") or "csv")
 
 
 def upload_check(upload: UploadedFile) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 
 from creditguard.tenancy.http import TenantHttpRequest
+from creditguard.tenancy.lookups import rows_with_tenant
 
 from .models import Membership
 
@@ -10,11 +11,19 @@ SESSION_TENANT_KEY = "tenant_id"
 
 
 def memberships_of_user(*, user: User) -> list[Membership]:
-    """The user's active memberships in every tenant; needs `app.user_id` set (middleware)."""
-    return list(
-        Membership.unscoped.filter(user=user, is_active=True, tenant__is_active=True)
-        .select_related("tenant")
-        .order_by("tenant__name")
+    """The user's active memberships in every tenant, by tenant name.
+
+    Read before the tenant is known, through the SECURITY DEFINER function
+    `app_memberships_of_user` (migration accounts 0003): the runtime role cannot read
+    accounts_membership across tenants itself.
+    """
+    return rows_with_tenant(
+        Membership,
+        function_call="app_memberships_of_user(%s)",
+        params=[user.pk],
+        where_order=(
+            "WHERE accounts_membership.is_active AND tenant.is_active ORDER BY tenant.name, tenant.id"
+        ),
     )
 
 

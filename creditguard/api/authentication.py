@@ -8,10 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from creditguard.tenancy.context import activate_tenant, set_db_variable
+from creditguard.tenancy.context import activate_tenant
 from creditguard.tenancy.http import TenantHttpRequest
 
 from .models import KEY_PREFIX, ApiKey, hash_secret
+from .selectors import api_key_by_prefix
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -32,14 +33,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         prefix = raw_key.removeprefix(KEY_PREFIX).split("_", 1)[0]
         if not raw_key.startswith(KEY_PREFIX) or not prefix:
             raise exceptions.AuthenticationFailed(_("Malformed API key."))
-        # The row-level security policy lets this transaction see the one key with this prefix.
-        set_db_variable("api_key_prefix", prefix)
-        api_key = (
-            ApiKey.unscoped.select_related("tenant")
-            .filter(prefix=prefix, revoked_at__isnull=True, tenant__is_active=True)
-            .first()
-        )
-        if api_key is None or not hmac.compare_digest(api_key.hashed_key, hash_secret(raw_key)):
+        api_key = api_key_by_prefix(prefix=prefix)
+        if (
+            api_key is None
+            or not hmac.compare_digest(api_key.hashed_key, hash_secret(raw_key))
+            or not api_key.is_active
+            or not api_key.tenant.is_active
+        ):
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
         activate_tenant(api_key.tenant)
         now = timezone.now()

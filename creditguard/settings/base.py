@@ -314,6 +314,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "creditguard.api.schema.add_problem_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "BuyerStatusEnum": "buyers.models.Buyer.Status",
         "InvoiceStatusEnum": "buyers.models.Invoice.Status",

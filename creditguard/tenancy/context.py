@@ -34,12 +34,13 @@ def set_db_variable(name: str, value: str) -> None:
 
 
 def reset_db_context() -> None:
-    """Forget every `app.*` setting of this transaction (start of a request)."""
+    """Forget the tenant of this transaction (start of a request).
+
+    `app.tenant_id` is the only setting a policy reads (tests/tenancy/test_policies_catalog.py):
+    look-ups before a tenant is known go through SECURITY DEFINER functions instead.
+    """
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('app.tenant_id', '', true), set_config('app.user_id', '', true), "
-            "set_config('app.api_key_prefix', '', true)"
-        )
+        cursor.execute("SELECT set_config('app.tenant_id', '', true)")
 
 
 def activate_tenant(tenant: Tenant) -> None:

@@ -61,8 +61,10 @@ REFERENCE_TABLES = frozenset(
 # SELECT, INSERT, UPDATE, DELETE under their policy; append-only ones no UPDATE or DELETE).
 # Global data written only by migrations is read-only. FX rates and country and sector ratings
 # are upserted by `import_fx_rates`, `import_country_risk` and `import_sector_risk`, which run as
-# the runtime role; ratings are history and are never deleted by the application (the DELETE
-# on monitoring_countryrisk serves one test fixture, tests/monitoring/test_alerts.py `kiwi`).
+# the runtime role; ratings are history and are never deleted by the application. Two grants
+# serve test fixtures only, until they load data as the owner: INSERT on reference_country
+# (tests/buyers/test_imports.py `reference_countries`) and DELETE on monitoring_countryrisk
+# (tests/monitoring/test_alerts.py `kiwi`).
 GLOBAL_TABLE_PRIVILEGES = {
     "tenancy_tenant": "SELECT, INSERT, UPDATE",
     "auth_user": "SELECT, INSERT, UPDATE",
@@ -71,7 +73,7 @@ GLOBAL_TABLE_PRIVILEGES = {
     "auth_permission": "SELECT",
     "auth_user_groups": "SELECT",
     "auth_user_user_permissions": "SELECT",
-    "reference_country": "SELECT",
+    "reference_country": "SELECT, INSERT",
     "reference_fxrate": "SELECT, INSERT, UPDATE",
     "monitoring_countryrisk": "SELECT, INSERT, UPDATE, DELETE",
     "monitoring_sectorrisk": "SELECT, INSERT, UPDATE",
@@ -79,6 +81,8 @@ GLOBAL_TABLE_PRIVILEGES = {
     "axes_accessattemptexpiration": "SELECT, INSERT, UPDATE, DELETE",
     "axes_accessfailurelog": "SELECT, INSERT, UPDATE, DELETE",
     "axes_accesslog": "SELECT, INSERT, UPDATE, DELETE",
+    # a user's authenticator: created unconfirmed, confirmed, throttled, removed
+    "otp_totp_totpdevice": "SELECT, INSERT, UPDATE, DELETE",
     "django_content_type": "SELECT",
     "django_migrations": "SELECT",
     "django_session": "SELECT, INSERT, UPDATE, DELETE",
@@ -116,12 +120,12 @@ def tenant_policy_only(table: str, *, previous_read_predicate: str) -> migration
     Reverses to the policy with `previous_read_predicate` that `enable_row_level_security` made.
     """
 
-    def policy(using: str) -> list[str]:
-        return [
+    def policy(using: str) -> tuple[str, ...]:
+        return (
             f"DROP POLICY tenant_isolation ON {table}",
             f"CREATE POLICY tenant_isolation ON {table} USING ({using}) "
             f"WITH CHECK ({TENANT_PREDICATE})",
-        ]
+        )
 
     return migrations.RunSQL(
         sql=policy(TENANT_PREDICATE),
@@ -223,7 +227,7 @@ def grant_runtime_privileges(using: str = "default", **_kwargs: object) -> None:
                     sql.SQL("REVOKE INSERT, UPDATE, DELETE ON {} FROM {}").format(
                         sql.Identifier(table), ident
                     ),
-                    sql.SQL(f"GRANT {privileges} ON {{}} TO {{}}").format(  # noqa: S608
+                    sql.SQL(f"GRANT {privileges} ON {{}} TO {{}}").format(
                         sql.Identifier(table), ident
                     ),
                 ]

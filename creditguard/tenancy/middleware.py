@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 
 from creditguard.accounts.selectors import membership_for_request
 
-from .context import activate_tenant, reset_db_context, set_db_variable, tenant_scope
+from .context import activate_tenant, reset_db_context, tenant_scope
 from .http import TenantHttpRequest
 
 
@@ -31,7 +31,6 @@ class TenantMiddleware:
             request.tenant = None
             request.membership = None
             if request.user.is_authenticated:
-                set_db_variable("user_id", str(request.user.pk))
                 membership = membership_for_request(request)
                 if membership is not None:
                     activate_tenant(membership.tenant)

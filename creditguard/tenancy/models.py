@@ -11,6 +11,11 @@ class Tenant(models.Model):
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     base_currency = models.CharField(_("base currency"), max_length=3, default="EUR")
     is_active = models.BooleanField(_("active"), default=True)
+    require_admin_two_factor = models.BooleanField(
+        _("require two-factor for administrators"),
+        default=False,
+        help_text=_("Administrators must sign in with a code from an authenticator app."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,10 +3,11 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from creditguard.accounts.roles import Permission
+from creditguard.tenancy.http import TenantHttpRequest
 
 
 def tenant_view(permission: Permission = Permission.VIEW) -> Callable:
@@ -15,7 +16,7 @@ def tenant_view(permission: Permission = Permission.VIEW) -> Callable:
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: TenantHttpRequest, *args, **kwargs) -> HttpResponse:
             if request.membership is None:
                 return render(request, "web/no_tenant.html", status=403)
             if not request.membership.allows(permission):

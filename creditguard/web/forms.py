@@ -79,3 +79,30 @@ class InvitationPasswordResetForm(PasswordResetForm):
 
 def _email_matches(user, email: str) -> bool:
     return user.email.casefold() == email.casefold()
+
+
+class TwoFactorCodeForm(forms.Form):
+    """The six-digit code an authenticator app shows (spaces ignored)."""
+
+    code = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={
+                "autofocus": True,
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "pattern": "[0-9 ]*",
+            }
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split())
+        if not (len(code) == 6 and code.isascii() and code.isdigit()):
+            raise forms.ValidationError(_("Enter the six digits your app shows."))
+        return code
+
+
+class TenantTwoFactorForm(forms.Form):
+    required = forms.BooleanField(label=_("Require two-factor for administrators"), required=False)

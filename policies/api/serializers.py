@@ -1,10 +1,12 @@
 """API shapes for limits. Input serializers are the API's one input contract: they parse and
 validate the request bodies, and the views hand the typed values to the services."""
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+
+from buyers.api.serializers import DecimalFieldOptions
 
 from ..credit_check import Decision, ReasonCode
 from ..models import (
@@ -18,9 +20,16 @@ from ..models import (
 )
 from ..services import BAND_FIELDS, COVER_FIELDS, LIMIT_FIELDS, POLICY_FIELDS
 
-MONEY = {"max_digits": 18, "decimal_places": 2, "coerce_to_string": True}
-MONEY_IN = {"max_digits": 18, "decimal_places": 2, "min_value": 0}
-TERMS = {"min_value": 0, "max_value": 365}
+MONEY: DecimalFieldOptions = {"max_digits": 18, "decimal_places": 2, "coerce_to_string": True}
+MONEY_IN: DecimalFieldOptions = {"max_digits": 18, "decimal_places": 2, "min_value": 0}
+
+
+class IntegerFieldOptions(TypedDict):
+    min_value: int
+    max_value: int
+
+
+TERMS: IntegerFieldOptions = {"min_value": 0, "max_value": 365}
 
 
 class CurrencyField(serializers.RegexField):

@@ -652,6 +652,7 @@ NEW_WEBHOOK = {"url": "http://127.0.0.1:9/hooks", "description": "new"}
 # Tenant B writing to its own tenant-wide settings and lists: nothing of tenant A may change.
 # (method, url, data)
 TENANT_COLLECTION_WRITES = [
+    pytest.param("post", "tenant-two-factor", {"required": "on"}, id="tenant-two-factor-require"),
     # Tenant A's unread notification is addressed to the outsider himself.
     pytest.param("post", "limits:notifications", {}, id="limits-notifications-mark-read"),
     pytest.param("post", "monitoring:rescore", {}, id="monitoring-rescore-now"),
@@ -698,6 +699,10 @@ NOT_TENANT_SCOPED = {
     "password_reset_confirm",
     "password_reset_complete",
     "tenant-switch",
+    # Two-factor sign-in belongs to the user (its device is in no tenant); the tenant's own
+    # requirement is "tenant-two-factor" below.
+    "two-factor-verify",
+    "two-factor",
     "api:schema",
     "api:docs",
     # Country risk is global reference data (monitoring.CountryRisk has no tenant): the same
