@@ -181,10 +181,11 @@ def test_the_check_names_the_table_and_constraint_of_every_breach():
 
 
 def keys_of(table: str) -> list[str]:
+    """Primary, unique and foreign keys (PostgreSQL 18 also lists NOT NULL as constraints)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = %s::regclass ORDER BY conname",
+            "WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'f') ORDER BY conname",
             [table],
         )
         return [row[0] for row in cursor.fetchall()]
