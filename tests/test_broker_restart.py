@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
@@ -89,7 +90,9 @@ def portfolio(transactional_db):
 def test_tasks_queued_before_a_redis_restart_are_all_done_once_after_it(private_redis, portfolio):
     port, directory = private_redis
     tenant, buyer_ids = portfolio
-    broker = f"redis://127.0.0.1:{port}/0"
+    # The database number settings derive for this test process (one per xdist worker); the
+    # worker started below inherits PYTEST_XDIST_WORKER and derives the same one.
+    broker = f"redis://127.0.0.1:{port}{urlparse(settings.CELERY_BROKER_URL).path}"
     queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-restart"
     with app.connection_for_write(broker) as connection:
         for buyer_id in buyer_ids:
