@@ -61,5 +61,6 @@ urlpatterns = [
     path("buyers/", include("buyers.urls")),
     path("imports/", include("buyers.import_urls")),
     path("limits/", include("policies.urls")),
+    path("policies/", include("policies.insurance_web.urls")),
     path("monitoring/", include("monitoring.urls")),
 ]

@@ -55,7 +55,13 @@ if TYPE_CHECKING:
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 24
-EVENT_TYPES = ("alert.created", "alert.acknowledged", "alert.resolved")
+EVENT_TYPES = (
+    "alert.created",
+    "alert.acknowledged",
+    "alert.resolved",
+    "cover.changed",  # an insurer's decision on a cover was recorded (policies)
+    "deadline.approaching",  # a policy deadline of an open invoice is near (policies)
+)
 ROTATION_OVERLAP = timedelta(hours=24)
 MAX_ATTEMPTS = 8
 REQUEST_TIMEOUT_SECONDS = 10

@@ -16,6 +16,7 @@ urlpatterns = [
     path("audit-events/", views.AuditEventListView.as_view(), name="audit-event-list"),
     path("", include("buyers.api.urls")),
     path("", include("policies.api.urls")),
+    path("", include("policies.insurance_api.urls")),
     path("", include("monitoring.api.urls")),
     path("", include("monitoring.scores_api_urls")),
 ]

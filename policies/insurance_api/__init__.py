@@ -1,0 +1,2 @@
+"""Insurance API under /api/v1/: policies and versions, cover decisions, deadlines, coverage and
+KPIs, overdue notifications, declarations. One module per area; `urls` joins them."""
