@@ -347,3 +347,82 @@ class InsurerCoverFactory(factory.django.DjangoModelFactory):
     currency = "EUR"
     decision_date = factory.LazyFunction(lambda: date.today() - timedelta(days=30))
     status = "granted"
+
+    @factory.post_generation
+    def history(cover, create, extracted, **kwargs):
+        """The decision the cover stands for (the cover in force is read from its decisions)."""
+        if not create or extracted is False:
+            return
+        in_force = cover.status in ("granted", "reduced")
+        CoverDecisionFactory(
+            cover=cover,
+            kind={"granted": "grant", "reduced": "reduction"}.get(cover.status, "refusal"),
+            amount=cover.amount if in_force else Decimal("0"),
+            currency=cover.currency,
+            decision_date=cover.decision_date,
+            effective_date=cover.decision_date,
+            expiry_date=cover.expiry_date,
+        )
+
+
+class CoverDecisionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "policies.CoverDecision"
+
+    cover = factory.SubFactory(InsurerCoverFactory, history=False)
+    tenant = factory.SelfAttribute("cover.tenant")
+    kind = "grant"
+    amount = Decimal("100000.00")
+    currency = "EUR"
+    decision_date = factory.LazyFunction(lambda: date.today() - timedelta(days=30))
+    effective_date = factory.SelfAttribute("decision_date")
+
+
+class InsurancePolicyFactory(factory.django.DjangoModelFactory):
+    """A policy without terms; `PolicyVersionFactory(policy=...)` adds a version (or use it
+    alone: it creates its policy)."""
+
+    class Meta:
+        model = "policies.InsurancePolicy"
+
+    tenant = factory.SubFactory(TenantFactory)
+    insurer = "Allianz Trade"
+    number = factory.Sequence(lambda n: f"POL-{n:05d}")
+    currency = "EUR"
+
+
+class PolicyVersionFactory(factory.django.DjangoModelFactory):
+    """Typical whole-turnover terms: 90 % indemnity, 6 months' waiting, 60 days' maximum
+    extension, 30 days to notify, 90 days to file, premium on turnover."""
+
+    class Meta:
+        model = "policies.PolicyVersion"
+
+    policy = factory.SubFactory(InsurancePolicyFactory)
+    tenant = factory.SelfAttribute("policy.tenant")
+    version = factory.Sequence(lambda n: n + 1)
+    effective_from = factory.SelfAttribute("period_start")
+    period_start = factory.LazyFunction(lambda: date(date.today().year, 1, 1))
+    period_end = factory.LazyFunction(lambda: date(date.today().year, 12, 31))
+    indemnity_commercial_pct = Decimal("90.00")
+    indemnity_political_pct = Decimal("95.00")
+    max_liability = Decimal("5000000.00")
+    covered_risks = factory.LazyFunction(lambda: ["insolvency", "protracted_default", "political"])
+    covered_countries = factory.LazyFunction(lambda: ["DE", "FR", "NL", "AT", "IT", "ES"])
+    waiting_period_days = 180
+    max_extension_days = 60
+    notification_days = 30
+    claim_filing_days = 90
+    cover_notice_days = 0
+    non_qualifying_loss = Decimal("0")
+    deductible_per_buyer = Decimal("0")
+    aggregate_first_loss = Decimal("0")
+    dcl_max_amount = Decimal("25000.00")
+    dcl_report_max_age_days = 365
+    dcl_min_on_time_payments = 2
+    dcl_payment_lookback_days = 365
+    premium_basis = "turnover"
+    premium_rate_pct = Decimal("0.18000")
+    minimum_premium = Decimal("12000.00")
+    declaration_frequency = "monthly"
+    declaration_due_days = 15
