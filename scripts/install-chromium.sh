@@ -1,10 +1,12 @@
 #!/bin/sh
 # Installs Debian's Chromium (and CJK fonts for the Chinese pages) for the browser tests when
-# it is missing: as root directly, otherwise through passwordless sudo. apt-get's own errors are
-# left on the terminal so a failed install says why. Exit status 0 when Chromium is there
-# afterwards; the browser tests then fail under CI=true and skip otherwise if it is not.
+# either is missing (the CJK fonts also render the Chinese PDFs): as root directly, otherwise
+# through passwordless sudo. apt-get's own errors are left on the terminal so a failed install
+# says why. Exit status 0 when Chromium is there afterwards; the browser tests then fail under
+# CI=true and skip otherwise if it is not.
 set -u
-command -v chromium >/dev/null 2>&1 && exit 0
+CJK_FONT=${CJK_FONT:-/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc}
+command -v chromium >/dev/null 2>&1 && [ -e "$CJK_FONT" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
   set --
 else

@@ -30,7 +30,7 @@ def machine(tmp_path: Path):
     for tool in ("sh", "env"):
         (bin_dir / tool).symlink_to(shutil.which(tool))
 
-    def run(*, uid: int, apt_fails: bool = False, ci: bool = False):
+    def run(*, uid: int, apt_fails: bool = False, ci: bool = False, fonts: bool = False):
         _stub(bin_dir, "id", f'[ "$1" = -u ] && echo {uid}\n')
         _stub(bin_dir, "sudo", f'echo "sudo $*" >> {log}\n[ "$1" = -n ] && shift\nexec "$@"\n')
         failure = '[ "$1" = install ] || exit 0\necho "E: Unable to locate package chromium" >&2\nexit 100\n'
@@ -40,7 +40,10 @@ def machine(tmp_path: Path):
             f'echo "apt-get DEBIAN_FRONTEND=${{DEBIAN_FRONTEND:-}} $*" >> {log}\n'
             + (failure if apt_fails else "exit 0\n"),
         )
-        environment = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
+        font = tmp_path / "NotoSansCJK-Regular.ttc"
+        if fonts:
+            font.write_bytes(b"")
+        environment = {"PATH": str(bin_dir), "HOME": str(tmp_path), "CJK_FONT": str(font)}
         if ci:
             environment["CI"] = "true"
         result = subprocess.run(
@@ -96,10 +99,19 @@ def test_a_failed_install_outside_ci_lets_the_browser_tests_skip(machine):
     assert result.returncode == 0
 
 
-def test_nothing_is_installed_when_chromium_is_there(machine, tmp_path):
+def test_nothing_is_installed_when_chromium_and_the_cjk_fonts_are_there(machine, tmp_path):
+    _stub(tmp_path / "bin", "chromium", "exit 0\n")
+
+    result, calls = machine(uid=0, fonts=True)
+
+    assert result.returncode == 0
+    assert calls == []
+
+
+def test_the_cjk_fonts_are_installed_when_only_chromium_is_there(machine, tmp_path):
     _stub(tmp_path / "bin", "chromium", "exit 0\n")
 
     result, calls = machine(uid=0)
 
     assert result.returncode == 0
-    assert calls == []
+    assert calls == [UPDATE, INSTALL]
