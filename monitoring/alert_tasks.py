@@ -18,8 +18,10 @@ from creditguard.queue import enqueue, enqueue_on_commit, for_each_active_tenant
 from creditguard.tenancy.models import Tenant
 
 from . import alerts, notifications, webhooks
+from .rules import RULES
 
 EVALUATION_CHUNK = 2000
+DAILY_RULES = frozenset(RULES) - alerts.INSURANCE_RULES
 
 
 @shared_task(base=TenantTask, name="monitoring.deliver_webhook", ignore_result=True)
@@ -66,9 +68,15 @@ def evaluate_tenant_alerts(*, tenant: Tenant) -> None:
 
 @shared_task(base=TenantTask, name="monitoring.evaluate_alert_chunk", ignore_result=True)
 def evaluate_alert_chunk(buyer_ids: list[int], *, tenant: Tenant) -> int:
+    """Every rule but the insurance ones, which the insurance daily job evaluates right after
+    its coverage sweep (`policies.insurance_daily_run`), from the figures it has just written."""
     as_of = today()
     return alerts.evaluate_alerts(
-        tenant=tenant, buyer_ids=buyer_ids, period=as_of.replace(day=1), as_of=as_of
+        tenant=tenant,
+        buyer_ids=buyer_ids,
+        period=as_of.replace(day=1),
+        as_of=as_of,
+        kinds=DAILY_RULES,
     )
 
 

@@ -177,6 +177,8 @@ class AlertRule(TenantOwnedModel):
         LEGAL_EVENT = "legal_event", _("Insolvency or legal event")
         DISPUTE_SPIKE = "dispute_spike", _("Dispute spike")
         BROKEN_PAYMENT_PLAN = "broken_payment_plan", _("Broken payment plan")
+        COVER_REDUCED = "cover_reduced", _("Insurer cover reduced or withdrawn")
+        POLICY_DEADLINE = "policy_deadline", _("Policy deadline approaching")
 
     kind = models.CharField(_("rule"), max_length=30, choices=Kind.choices)
     enabled = models.BooleanField(_("enabled"), default=True)

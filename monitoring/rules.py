@@ -1,7 +1,7 @@
 """Early-warning rules: what each rule checks, its default thresholds and severities, and a
 tenant's settings (an `AlertRule` row overrides the defaults of one rule).
 
-The eight rules and their defaults (amounts in the tenant's base currency; grade 1 = best,
+The ten rules and their defaults (amounts in the tenant's base currency; grade 1 = best,
 10 = worst; score 0-100, higher = better):
 
 =====================  ============================================  ===========================
@@ -30,11 +30,22 @@ dispute_spike          disputes opened in the last ``lookback_days`` medium
 broken_payment_plan    a payment plan is broken: an instalment       high
                        unpaid, or paid, more than 5 days (the grace
                        period) after its due date
+cover_reduced          the insurer reduced, withdrew or refused a    high
+                       cover: one alert per decision recorded in
+                       the last ``lookback_days`` (30) (decisions
+                       come from the registered cover-change
+                       sources: `alerts.register_cover_change_source`)
+policy_deadline        an open invoice not notified to the insurer   medium; high within 3 days;
+                       has its overdue-notification or claim-filing  critical once passed (the
+                       deadline within ``days_ahead`` (10) days, or  cover is lost)
+                       past; one alert per buyer and deadline kind
+                       (deadlines come from the registered deadline
+                       sources: `alerts.register_deadline_source`)
 =====================  ============================================  ===========================
 
-"Event" rules (grade, score, country, legal event) raise once per event. "State" rules
-(overdue, over limit, dispute spike, broken plan) resolve themselves when the condition no
-longer holds; see `monitoring.alerts`.
+"Event" rules (grade, score, country, legal event, cover reduced) raise once per event.
+"State" rules (overdue, over limit, dispute spike, broken plan, policy deadline) resolve
+themselves when the condition no longer holds; see `monitoring.alerts`.
 """
 
 from __future__ import annotations
@@ -240,6 +251,27 @@ RULES: dict[str, RuleDefinition] = {
                 "A payment plan is broken: an instalment was missed by more than the grace period."
             ),
             gettext_lazy("High."),
+            auto_resolves=True,
+        ),
+        RuleDefinition(
+            Kind.COVER_REDUCED,
+            gettext_lazy(
+                "The insurer reduced, withdrew or refused a buyer's cover: a decision recorded "
+                "within the last lookback_days."
+            ),
+            gettext_lazy("High."),
+            (Threshold("lookback_days", gettext_lazy("Look back (days)"), "int", 30, 1, 365),),
+        ),
+        RuleDefinition(
+            Kind.POLICY_DEADLINE,
+            gettext_lazy(
+                "An open invoice not notified to the insurer has its overdue-notification or "
+                "claim-filing deadline within days_ahead days, or the deadline has passed."
+            ),
+            gettext_lazy(
+                "Medium; high within 3 days; critical once the deadline has passed (cover lost)."
+            ),
+            (Threshold("days_ahead", gettext_lazy("Days ahead"), "int", 10, 1, 365),),
             auto_resolves=True,
         ),
     )

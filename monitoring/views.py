@@ -90,6 +90,17 @@ EVIDENCE_FIELDS: dict[str, list[tuple[str, Any]]] = {
         ("first_missed_due_date", gettext_lazy("First missed instalment")),
     ],
     "over_limit": [],
+    "cover_reduced": [
+        ("insurer", gettext_lazy("Insurer")),
+        ("old_amount", gettext_lazy("Previous cover")),
+        ("new_amount", gettext_lazy("New cover")),
+        ("effective_date", gettext_lazy("Effective")),
+    ],
+    "policy_deadline": [
+        ("deadline", gettext_lazy("Deadline")),
+        ("days_left", gettext_lazy("Days left")),
+        ("invoices", gettext_lazy("Invoices")),
+    ],
 }
 
 
@@ -129,12 +140,22 @@ def _evidence_value(key: str, value: Any) -> str:
         return str(LegalEvent.Kind(value).label)
     if key == "reported_at" and isinstance(value, str):
         return value[:10]
-    if key in ("min_amount", "outstanding", "total_amount", "share_percent"):
+    if key in (
+        "min_amount",
+        "outstanding",
+        "total_amount",
+        "share_percent",
+        "old_amount",
+        "new_amount",
+    ):
         try:
             return f"{Decimal(str(value)):,.2f}"
         except InvalidOperation:
             return str(value)
     return str(value)
+
+
+MONEY_EVIDENCE = ("outstanding", "total_amount", "min_amount", "old_amount", "new_amount")
 
 
 def evidence_summary(alert: Alert) -> list[tuple[str, str]]:
@@ -144,7 +165,7 @@ def evidence_summary(alert: Alert) -> list[tuple[str, str]]:
     for key, label in EVIDENCE_FIELDS.get(alert.rule, []):
         if key in evidence:
             value = _evidence_value(key, evidence[key])
-            if key in ("outstanding", "total_amount", "min_amount") and evidence.get("currency"):
+            if key in MONEY_EVIDENCE and evidence.get("currency"):
                 value = f"{value} {evidence['currency']}"
             pairs.append((str(label), value))
     return pairs

@@ -3,16 +3,24 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PoliciesConfig(AppConfig):
-    """Credit policy, credit limits and approvals, insurer cover (and, later, insurance policies)."""
+    """Credit policy, credit limits and approvals, insurer cover and insurance policies."""
 
     name = "policies"
     verbose_name = _("Limits and insurance")
 
     def ready(self) -> None:
-        # Monitoring's over-limit rule compares exposure with the limits this app owns; the
-        # dependency points from policies to monitoring, never back.
-        from monitoring.alerts import register_limit_source
+        # Monitoring's over-limit, cover-reduced and policy-deadline rules read the limits,
+        # cover decisions and deadlines this app owns; the dependency points from policies to
+        # monitoring, never back.
+        from monitoring.alerts import (
+            register_cover_change_source,
+            register_deadline_source,
+            register_limit_source,
+        )
 
+        from .insurance.alert_sources import cover_changes_for_monitoring, deadlines_for_monitoring
         from .selectors import active_limits_for_monitoring
 
         register_limit_source(active_limits_for_monitoring)
+        register_cover_change_source(cover_changes_for_monitoring)
+        register_deadline_source(deadlines_for_monitoring)

@@ -1,6 +1,8 @@
 """Demo limits for `manage.py seed_demo`: a credit policy, limits and insurer cover for most
 buyers, a few over-limit, blocked and expired limits, reviews coming due, and pending limit
-requests (one already half-approved under four-eyes, one returned for information).
+requests (one already half-approved under four-eyes, one returned for information). The
+insurance policies the covers belong to, and what happens under them, are in
+`policies.insurance_demo`.
 
 Deterministic (seeded per tenant) and idempotent: a tenant that already has a credit policy is
 left as it is. Everything goes through the services, so the audit trail and notifications look
@@ -20,10 +22,9 @@ from creditguard.reference.selectors import fx_rates_on
 from creditguard.tenancy.context import tenant_context
 from creditguard.tenancy.models import Tenant
 
-from . import schedule, selectors, services
+from . import insurance_demo, schedule, selectors, services
 from .models import CreditLimit, CreditPolicy, LimitDecision
 
-INSURERS = ["Allianz Trade", "Atradius", "Coface"]
 # (grades, max terms, max limit in EUR, % equity, % revenue, insurance above (EUR), level)
 BANDS_EUR = [
     (1, 2, 90, 2_000_000, "20", "10", 1_000_000, "standard"),
@@ -63,6 +64,7 @@ def seed_demo_policies(*, tenant: Tenant, as_of: date) -> bool:
             return False
         scale = _scale(tenant, as_of)
         policy = _policy(tenant=tenant, scale=scale, as_of=as_of)
+        insurance_demo.insurance_policies(tenant=tenant, scale=scale, as_of=as_of)
         members = _members()
         buyer_ids = list(Buyer.objects.order_by("pk").values_list("pk", flat=True))
         figures = selectors.buyer_figures(tenant=tenant, buyer_ids=buyer_ids, as_of=as_of)
@@ -79,6 +81,7 @@ def seed_demo_policies(*, tenant: Tenant, as_of: date) -> bool:
             rng, tenant=tenant, figures=figures, limited=limited, members=members, scale=scale
         )
         services.limit_reviews_run(tenant=tenant, as_of=as_of)
+        insurance_demo.insurance_activity(tenant=tenant, as_of=as_of)
     return True
 
 
@@ -198,22 +201,12 @@ def _cover(
     as_of: date,
 ) -> None:
     share = Decimal(rng.choice(["1", "1", "1", "0.8", "0.5", "1.25"]))
-    status = rng.choices(["granted", "reduced", "withdrawn", "requested"], weights=[85, 8, 4, 3])[0]
-    decided = as_of - timedelta(days=rng.randint(10, 300))
-    services.insurer_cover_save(
+    insurance_demo.record_cover(
+        rng,
         tenant=tenant,
-        actor=None,
         buyer=buyer,
-        terms=services.CoverTerms(
-            insurer=rng.choice(INSURERS),
-            policy_number=f"TCI-{rng.randint(100000, 999999)}",
-            decision_reference=f"CL-{rng.randint(1000000, 9999999)}",
-            amount=_round_up(limit.amount * share, 5_000 * scale),
-            currency=tenant.base_currency,
-            decision_date=decided,
-            expiry_date=decided + timedelta(days=730) if rng.random() < 0.3 else None,
-            status=status,
-        ),
+        amount=_round_up(limit.amount * share, 5_000 * scale),
+        as_of=as_of,
     )
 
 

@@ -40,7 +40,10 @@ from monitoring.alerts import CreditLimitFigure
 from monitoring.models import BuyerScore
 
 from . import approval, credit_check, recommendation, schedule
+from .insurance import cover as cover_rules
+from .insurance.policy_selectors import in_force_amount
 from .models import (
+    CoverDecision,
     CreditLimit,
     CreditPolicy,
     CreditPolicyBand,
@@ -159,17 +162,32 @@ def latest_financials(
 def cover_in_force(
     *, tenant: Tenant, buyer_ids: list[int], as_of: date, rates: dict[str, Decimal]
 ) -> dict[int, Decimal]:
-    """Total insurer cover in force per buyer, in base currency."""
+    """Total insurer cover in force per buyer on `as_of`, in base currency: per cover the
+    amount of its latest decision effective on or before `as_of` (`insurance.cover`), so a
+    reduction or withdrawal counts only from its effective date."""
     totals: dict[int, Decimal] = {}
-    rows = (
-        InsurerCover.objects.filter(buyer_id__in=buyer_ids, status__in=InsurerCover.IN_FORCE)
-        .filter(Q(expiry_date__isnull=True) | Q(expiry_date__gte=as_of))
-        .values_list("buyer_id", "amount", "currency")
+    latest = (
+        CoverDecision.objects.filter(cover__buyer_id__in=buyer_ids, effective_date__lte=as_of)
+        .order_by("cover_id", "-effective_date", "-id")
+        .distinct("cover_id")
+        .values_list(
+            "cover__buyer_id", "id", "kind", "amount", "currency", "effective_date", "expiry_date"
+        )
     )
-    for buyer_id, amount, currency in rows:
+    for buyer_id, pk, kind, amount, currency, effective, expiry in latest:
+        in_force = cover_rules.amount_in_force(
+            [
+                cover_rules.DecisionFigure(
+                    id=pk, kind=kind, amount=amount, effective_date=effective, expiry_date=expiry
+                )
+            ],
+            as_of,
+        )
+        if not in_force:
+            continue
         try:
             totals[buyer_id] = totals.get(buyer_id, ZERO) + _to_base(
-                amount, currency, tenant, rates
+                in_force, currency, tenant, rates
             )
         except MissingRate:
             continue
@@ -480,11 +498,13 @@ def limits_overview(
     as_of = as_of or today()
     rates = fx_rates_on(as_of)
     limit = CreditLimit.objects.filter(buyer_id=OuterRef("pk"))
+    # The cover in force is read from the decisions (`insurance.cover`): a reduction counts
+    # only from its effective date.
     cover = (
-        InsurerCover.objects.filter(buyer_id=OuterRef("pk"), status__in=InsurerCover.IN_FORCE)
-        .filter(Q(expiry_date__isnull=True) | Q(expiry_date__gte=as_of))
+        InsurerCover.objects.filter(buyer_id=OuterRef("pk"))
+        .annotate(in_force=in_force_amount(as_of=as_of))
         .values("buyer_id")
-        .annotate(total=Sum(F("amount") * fx_factor(rates, to_currency=tenant.base_currency)))
+        .annotate(total=Sum(F("in_force") * fx_factor(rates, to_currency=tenant.base_currency)))
         .values("total")
     )
     buyers = buyers_with_exposure(tenant=tenant, as_of=as_of).annotate(

@@ -4,9 +4,11 @@ from django.shortcuts import render
 from buyers.charts import aging_bars
 from buyers.selectors import portfolio_summary
 from creditguard.audit.selectors import audit_events
+from creditguard.dates import today
 from creditguard.reference.models import Country
 from creditguard.tenancy.http import TenantHttpRequest
 from creditguard.web.decorators import tenant_view
+from policies.insurance.kpis import portfolio_insurance_kpis
 
 
 @tenant_view()
@@ -30,5 +32,6 @@ def dashboard(request: TenantHttpRequest) -> HttpResponse:
                 for code, exposure in summary.top_countries
             ],
             "recent_events": audit_events()[:10],
+            "insurance": portfolio_insurance_kpis(tenant=request.tenant, as_of=today()),
         },
     )

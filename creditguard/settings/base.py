@@ -171,6 +171,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "policies.limit_reviews_all_tenants",
         "schedule": crontab(hour=5, minute=5),
     },
+    # Daily, after the limit reviews: the insurance coverage sweep (deadlines, insured split),
+    # then the cover and deadline alerts.
+    "policies-insurance-daily": {
+        "task": "policies.insurance_daily",
+        "schedule": crontab(hour=5, minute=20),
+    },
     # Monthly re-scoring of every buyer of every tenant (period = the 1st of the month).
     "monitoring-rescore-all-tenants": {
         "task": "monitoring.rescore_all_tenants",

@@ -17,8 +17,8 @@ How `evaluate_alerts` works, per chunk (up to a few thousand buyers, a dozen que
    - for state rules, an alert of the same condition resolved by a person after the risk
      event began: that occurrence was dealt with. When the condition goes away and comes
      back (a new risk event), it is raised again.
-4. Webhook events ("alert.created", "alert.resolved") are recorded in the same transaction
-   and sent after commit.
+4. Webhook events ("alert.created", "alert.resolved", and "deadline.approaching" for each new
+   policy-deadline alert) are recorded in the same transaction and sent after commit.
 
 ``risk_event_at`` is when the risk showed up (the score's computation, the day an invoice
 crossed the threshold, the legal event's date, the country rating's effective date) and
@@ -32,6 +32,7 @@ from .lifecycle import (
     AUTO_RESOLVED_PREFIX,
     EVENT_ACKNOWLEDGED,
     EVENT_CREATED,
+    EVENT_DEADLINE_APPROACHING,
     EVENT_RESOLVED,
     alert_acknowledge,
     alert_event_id,
@@ -40,11 +41,19 @@ from .lifecycle import (
     evaluate_alerts,
 )
 from .rules import (
+    INSURANCE_RULES,
     SCORE_RULES,
     TITLES,
     Candidate,
+    CoverChangeFigure,
+    CoverChangeSource,
     CreditLimitFigure,
+    DeadlineFigure,
+    DeadlineSource,
     LimitSource,
+    deadline_stage,
+    register_cover_change_source,
+    register_deadline_source,
     register_limit_source,
 )
 from .selectors import alert_title, is_auto_resolved, lead_time_days, warning_lead_times
@@ -53,20 +62,29 @@ __all__ = [
     "AUTO_RESOLVED_PREFIX",
     "EVENT_ACKNOWLEDGED",
     "EVENT_CREATED",
+    "EVENT_DEADLINE_APPROACHING",
     "EVENT_RESOLVED",
+    "INSURANCE_RULES",
     "SCORE_RULES",
     "TITLES",
     "Candidate",
+    "CoverChangeFigure",
+    "CoverChangeSource",
     "CreditLimitFigure",
+    "DeadlineFigure",
+    "DeadlineSource",
     "LimitSource",
     "alert_acknowledge",
     "alert_event_id",
     "alert_payload",
     "alert_resolve",
     "alert_title",
+    "deadline_stage",
     "evaluate_alerts",
     "is_auto_resolved",
     "lead_time_days",
+    "register_cover_change_source",
+    "register_deadline_source",
     "register_limit_source",
     "warning_lead_times",
 ]

@@ -33,6 +33,7 @@ AUTO_RESOLVED_PREFIX = "Resolved automatically"
 EVENT_CREATED = "alert.created"
 EVENT_ACKNOWLEDGED = "alert.acknowledged"
 EVENT_RESOLVED = "alert.resolved"
+EVENT_DEADLINE_APPROACHING = "deadline.approaching"
 
 
 INSERT_SQL = """
@@ -54,7 +55,7 @@ WHERE NOT EXISTS (
                AND a.resolved_at >= c.risk_event_at))
 )
 ON CONFLICT (tenant_id, buyer_id, rule, condition_key) WHERE status <> 'resolved' DO NOTHING
-RETURNING id
+RETURNING id, rule
 """
 
 AUTO_RESOLVE_SQL = """
@@ -62,16 +63,20 @@ UPDATE monitoring_alert a
 SET status = 'resolved', resolved_at = %(now)s, resolved_by_id = NULL, resolution_note = %(note)s
 WHERE a.tenant_id = %(tenant)s AND a.buyer_id = ANY(%(buyers)s) AND a.rule = ANY(%(rules)s)
   AND a.status <> 'resolved'
-  AND NOT EXISTS (
-      SELECT 1 FROM unnest(%(held_buyers)s::bigint[], %(held_rules)s::text[], %(held_keys)s::text[])
-                    AS held(buyer_id, rule, condition_key)
-      WHERE held.buyer_id = a.buyer_id AND held.rule = a.rule
-        AND held.condition_key = a.condition_key)
+  -- NOT IN over the held conditions is a hashed subplan: one probe per open alert, where a
+  -- correlated NOT EXISTS over unnest() scanned every held condition for each (none is NULL).
+  AND (a.buyer_id, a.rule, a.condition_key) NOT IN (
+      SELECT held.buyer_id, held.rule, held.condition_key
+      FROM unnest(%(held_buyers)s::bigint[], %(held_rules)s::text[], %(held_keys)s::text[])
+           AS held(buyer_id, rule, condition_key))
 RETURNING a.id
 """
 
 
-def _insert(tenant: Tenant, candidates: Sequence[Candidate], now: datetime) -> list[int]:
+def _insert(
+    tenant: Tenant, candidates: Sequence[Candidate], now: datetime
+) -> list[tuple[int, str]]:
+    """Raise the candidates not raised yet; ``(id, rule)`` of the new alerts."""
     if not candidates:
         return []
     params = {
@@ -87,7 +92,7 @@ def _insert(tenant: Tenant, candidates: Sequence[Candidate], now: datetime) -> l
         "risk_times": [c.risk_event_at for c in candidates],
         "once": [not RULES[c.rule].auto_resolves for c in candidates],
     }
-    return [row[0] for row in _rows(INSERT_SQL, params)]
+    return [(row[0], row[1]) for row in _rows(INSERT_SQL, params)]
 
 
 def _auto_resolve(
@@ -161,7 +166,14 @@ def evaluate_alerts(
         ctx, state_rules, [c for c in candidates if c.rule in state_rules], now
     )
     created = _insert(tenant, candidates, now)
-    _publish(tenant, created, EVENT_CREATED)
+    _publish(tenant, [alert_id for alert_id, _rule in created], EVENT_CREATED)
+    # A new policy-deadline alert is also published as its own event type, for receivers
+    # that follow deadlines only (event id per alert: never delivered twice).
+    _publish(
+        tenant,
+        [alert_id for alert_id, rule in created if rule == Kind.POLICY_DEADLINE],
+        EVENT_DEADLINE_APPROACHING,
+    )
     _publish(tenant, resolved, EVENT_RESOLVED)
     return len(created)
 
@@ -204,6 +216,8 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
 
 def alert_event_id(alert_id: int, event_type: str) -> str:
     """Stable per alert and event type: a repeated publish never delivers twice."""
+    if not event_type.startswith("alert."):
+        return f"evt_alert_{alert_id}_{event_type.replace('.', '_')}"
     return f"evt_alert_{alert_id}_{event_type.removeprefix('alert.')}"
 
 

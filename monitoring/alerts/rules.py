@@ -3,9 +3,11 @@ the conditions that hold now (`Candidate`s); `monitoring.alerts.lifecycle` raise
 the alerts. Receivables figures come from the rules of `buyers.ledger` (SQL fragments), never
 from a copy of them.
 
-Credit limits belong to a higher layer (`policies`): the over-limit rule asks the limit sources
-registered with `register_limit_source` (policies registers its own in `PoliciesConfig.ready`),
-so monitoring never reads another app's tables.
+Credit limits, insurer cover decisions and policy deadlines belong to a higher layer
+(`policies`): the over-limit, cover-reduced and policy-deadline rules ask the sources registered
+with `register_limit_source`, `register_cover_change_source` and `register_deadline_source`
+(policies registers its own in `PoliciesConfig.ready`), so monitoring never reads another app's
+tables.
 """
 
 from __future__ import annotations
@@ -66,6 +68,27 @@ TITLES = {
     LegalEvent.Kind.PAYMENT_DEFAULT: gettext_noop("Payment default reported on %(date)s"),
     LegalEvent.Kind.MANAGEMENT_CHANGE: gettext_noop("Management change on %(date)s"),
     LegalEvent.Kind.OTHER: gettext_noop("Legal event on %(date)s"),
+    "cover_reduction": gettext_noop(
+        "Insurer cover reduced from %(old)s to %(new)s %(currency)s from %(date)s"
+    ),
+    "cover_withdrawal": gettext_noop(
+        "Insurer cover of %(old)s %(currency)s withdrawn from %(date)s"
+    ),
+    "cover_refusal": gettext_noop("Insurer refused cover on %(date)s"),
+    "deadline_notify_by": gettext_noop(
+        "Notify %(count)s overdue invoices (%(amount)s %(currency)s) to the insurer by %(date)s"
+    ),
+    "deadline_notify_by_passed": gettext_noop(
+        "Notification deadline passed on %(date)s (cover lost); %(count)s invoices "
+        "(%(amount)s %(currency)s) not notified"
+    ),
+    "deadline_claim_by": gettext_noop(
+        "File the claim for %(count)s invoices (%(amount)s %(currency)s) by %(date)s"
+    ),
+    "deadline_claim_by_passed": gettext_noop(
+        "Claim-filing deadline passed on %(date)s; %(count)s open invoices "
+        "(%(amount)s %(currency)s) not notified"
+    ),
 }
 
 
@@ -169,6 +192,69 @@ def register_limit_source(source: LimitSource) -> None:
     """Let the over-limit rule read limits from ``source`` (called from an app's ``ready``)."""
     if source not in LIMIT_SOURCES:
         LIMIT_SOURCES.append(source)
+
+
+# --- Cover-change and deadline sources ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoverChangeFigure:
+    """An insurer's decision that cut a buyer's cover (reduction, withdrawal or refusal)."""
+
+    buyer_id: int
+    decision_id: int  # names the event: one alert per decision
+    kind: str  # "reduction", "withdrawal" or "refusal"
+    old_amount: Decimal  # the cover in force without this decision, decision currency
+    new_amount: Decimal
+    currency: str
+    decision_date: date
+    effective_date: date
+    recorded_at: datetime
+    insurer: str
+    policy_id: int | None
+
+
+class CoverChangeSource(Protocol):
+    def __call__(
+        self, *, tenant: Tenant, buyer_ids: list[int], since: datetime
+    ) -> Iterable[CoverChangeFigure]: ...
+
+
+@dataclass(frozen=True)
+class DeadlineFigure:
+    """The nearest policy deadline of one kind over a buyer's open, unnotified invoices."""
+
+    buyer_id: int
+    kind: str  # "notify_by" or "claim_by"
+    deadline: date  # the earliest one among the invoices counted
+    invoices: int
+    amount: Decimal  # their outstanding, base currency
+    invoice_ids: tuple[int, ...]
+    policy_id: int
+
+
+class DeadlineSource(Protocol):
+    def __call__(
+        self, *, tenant: Tenant, buyer_ids: list[int], as_of: date, days_ahead: int
+    ) -> Iterable[DeadlineFigure]: ...
+
+
+COVER_CHANGE_SOURCES: list[CoverChangeSource] = []
+DEADLINE_SOURCES: list[DeadlineSource] = []
+# Days before a policy deadline from which its alert is high rather than medium.
+DEADLINE_IMMINENT_DAYS = 3
+
+
+def register_cover_change_source(source: CoverChangeSource) -> None:
+    """Let the cover-reduced rule read cover decisions from ``source`` (an app's ``ready``)."""
+    if source not in COVER_CHANGE_SOURCES:
+        COVER_CHANGE_SOURCES.append(source)
+
+
+def register_deadline_source(source: DeadlineSource) -> None:
+    """Let the policy-deadline rule read deadlines from ``source`` (an app's ``ready``)."""
+    if source not in DEADLINE_SOURCES:
+        DEADLINE_SOURCES.append(source)
 
 
 # --- Rules -----------------------------------------------------------------------------------
@@ -592,6 +678,106 @@ def _broken_payment_plan(ctx: _Context) -> list[Candidate]:
     return candidates
 
 
+def _cover_reduced(ctx: _Context) -> list[Candidate]:
+    lookback = int(ctx.thresholds(Kind.COVER_REDUCED)["lookback_days"])
+    since = _start_of_day(ctx.as_of - timedelta(days=lookback - 1))
+    candidates = []
+    for source in COVER_CHANGE_SOURCES:
+        for change in source(tenant=ctx.tenant, buyer_ids=ctx.buyer_ids, since=since):
+            params = {
+                "old": _money(change.old_amount),
+                "new": _money(change.new_amount),
+                "currency": change.currency,
+                "date": change.effective_date.isoformat()
+                if change.kind != "refusal"
+                else change.decision_date.isoformat(),
+            }
+            candidates.append(
+                Candidate(
+                    buyer_id=change.buyer_id,
+                    rule=Kind.COVER_REDUCED,
+                    condition_key=f"cover:{change.decision_id}",
+                    severity=Severity.HIGH,
+                    title_key=f"cover_{change.kind}",
+                    title_params=params,
+                    evidence={
+                        "cover_decision_id": change.decision_id,
+                        "kind": change.kind,
+                        "old_amount": change.old_amount,
+                        "new_amount": change.new_amount,
+                        "currency": change.currency,
+                        "decision_date": change.decision_date,
+                        "effective_date": change.effective_date,
+                        "insurer": change.insurer,
+                        "policy_id": change.policy_id,
+                    },
+                    # The insurer's decision is the risk event, whenever it takes effect.
+                    risk_event_at=_start_of_day(change.decision_date),
+                )
+            )
+    return candidates
+
+
+def deadline_stage(*, deadline: date, as_of: date) -> tuple[str, str]:
+    """``(stage, severity)`` of a policy deadline seen on ``as_of``: passed → critical (the
+    cover or the claim is lost), within `DEADLINE_IMMINENT_DAYS` → high, otherwise medium."""
+    days_left = (deadline - as_of).days
+    if days_left < 0:
+        return "passed", Severity.CRITICAL
+    if days_left <= DEADLINE_IMMINENT_DAYS:
+        return "imminent", Severity.HIGH
+    return "approaching", Severity.MEDIUM
+
+
+def _policy_deadline(ctx: _Context) -> list[Candidate]:
+    days_ahead = int(ctx.thresholds(Kind.POLICY_DEADLINE)["days_ahead"])
+    currency = ctx.tenant.base_currency
+    candidates = []
+    for source in DEADLINE_SOURCES:
+        figures = source(
+            tenant=ctx.tenant, buyer_ids=ctx.buyer_ids, as_of=ctx.as_of, days_ahead=days_ahead
+        )
+        for figure in figures:
+            stage, severity = deadline_stage(deadline=figure.deadline, as_of=ctx.as_of)
+            began = (
+                figure.deadline + timedelta(days=1)
+                if stage == "passed"
+                else figure.deadline
+                - timedelta(days=DEADLINE_IMMINENT_DAYS if stage == "imminent" else days_ahead)
+            )
+            candidates.append(
+                Candidate(
+                    buyer_id=figure.buyer_id,
+                    rule=Kind.POLICY_DEADLINE,
+                    # The stage is part of the key: moving to a graver stage resolves the
+                    # earlier alert and raises one with the graver severity.
+                    condition_key=f"deadline:{figure.kind}:{stage}",
+                    severity=severity,
+                    title_key=f"deadline_{figure.kind}" + ("_passed" if stage == "passed" else ""),
+                    title_params={
+                        "count": str(figure.invoices),
+                        "amount": _money(figure.amount),
+                        "currency": currency,
+                        "date": figure.deadline.isoformat(),
+                    },
+                    evidence={
+                        "deadline_kind": figure.kind,
+                        "deadline": figure.deadline,
+                        "days_left": (figure.deadline - ctx.as_of).days,
+                        "invoices": figure.invoices,
+                        "invoice_ids": list(figure.invoice_ids),
+                        "amount": figure.amount,
+                        "currency": currency,
+                        "policy_id": figure.policy_id,
+                        "days_ahead": days_ahead,
+                        "as_of": ctx.as_of,
+                    },
+                    risk_event_at=_start_of_day(min(began, ctx.as_of)),
+                )
+            )
+    return candidates
+
+
 EVALUATORS = {
     Kind.GRADE_DOWNGRADE: _grade_and_score,  # evaluates score_drop as well (one query)
     Kind.OVERDUE: _overdue,
@@ -600,7 +786,12 @@ EVALUATORS = {
     Kind.LEGAL_EVENT: _legal_event,
     Kind.DISPUTE_SPIKE: _dispute_spike,
     Kind.BROKEN_PAYMENT_PLAN: _broken_payment_plan,
+    Kind.COVER_REDUCED: _cover_reduced,
+    Kind.POLICY_DEADLINE: _policy_deadline,
 }
+
+# The rules of the insurance capability, evaluated by its daily job after the coverage sweep.
+INSURANCE_RULES = frozenset({Kind.COVER_REDUCED, Kind.POLICY_DEADLINE})
 
 
 SCORE_RULES = frozenset({Kind.GRADE_DOWNGRADE, Kind.SCORE_DROP})
