@@ -13,7 +13,7 @@ after them.
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from buyers.models import Buyer, PaymentPlan
@@ -173,7 +173,7 @@ def record_cover(
 ) -> None:
     """The insurer's decisions on `buyer` under the policy covering it: a grant, sometimes
     reduced or withdrawn later."""
-    decided = as_of - timedelta(days=rng.randint(40, 300))
+    decided = max(date(as_of.year - 1, 1, 1), as_of - timedelta(days=rng.randint(300, 700)))
     policy_id = scope.policy_of_buyers(buyer_ids=[buyer.pk], on=decided).get(buyer.pk)
     if policy_id is None:
         return
@@ -260,28 +260,37 @@ def _recent_cuts(rng: random.Random, *, tenant: Tenant, as_of: date) -> None:
 
 
 def _notifications(rng: random.Random, *, tenant: Tenant, as_of: date) -> None:
-    """Proposals from the sweep; the more urgent half reviewed and sent (late, so with cover
-    lost, where the deadline has passed), one with an extension granted and one with a payment
-    plan; two more reviewed."""
+    """Proposals from the sweep. Those whose deadline has passed were, in the demo's history,
+    proposed two weeks before it and sent in time, except two: one sent late and one never sent
+    (both lose their cover). Of the ones still due, two are reviewed. A sent one has an extension
+    granted; sent ones of buyers with a payment plan have it recorded."""
     overdue_notifications.overdue_notifications_propose(tenant=tenant, as_of=as_of)
     proposed = list(
         OverdueNotification.objects.filter(status="proposed").order_by("deadline", "pk")
     )
-    to_send = proposed[: max(1, len(proposed) // 2)] if proposed else []
-    for index, notification in enumerate(to_send):
+    past = [notification for notification in proposed if notification.deadline < as_of]
+    due = [notification for notification in proposed if notification.deadline >= as_of]
+    for index, notification in enumerate(past[:-1]):
+        late = index == len(past) - 2
+        if not late:
+            # The demo's history: proposed two weeks before the deadline.
+            proposed_on = notification.deadline - timedelta(days=14)
+            OverdueNotification.objects.filter(pk=notification.pk).update(
+                created_at=datetime.combine(proposed_on, time(9), tzinfo=UTC)
+            )
+            notification.refresh_from_db()
         notification = overdue_notifications.notification_review(
             tenant=tenant, actor=None, notification=notification
         )
-        # Proposed today, so sent today: late (cover lost) where the deadline has passed.
         notification = overdue_notifications.notification_mark_sent(
             tenant=tenant,
             actor=None,
             notification=notification,
-            sent_on=as_of,
+            sent_on=as_of if late else notification.deadline - timedelta(days=rng.randint(1, 7)),
             insurer_reference=f"TOL-{rng.randint(100000, 999999)}",
         )
         latest_due = max(item.due_date for item in notification.items.all())
-        if index == 1:
+        if index == 0:
             extension = overdue_notifications.extension_request_create(
                 tenant=tenant,
                 actor=None,
@@ -292,11 +301,7 @@ def _notifications(rng: random.Random, *, tenant: Tenant, as_of: date) -> None:
                 beyond_maximum=True,
             )
             overdue_notifications.extension_request_decide(
-                tenant=tenant,
-                actor=None,
-                extension=extension,
-                decision="granted",
-                decided_on=as_of,
+                tenant=tenant, actor=None, extension=extension, decision="granted", decided_on=as_of
             )
         elif plan := PaymentPlan.objects.filter(buyer_id=notification.buyer_id).first():
             overdue_notifications.extension_request_create(
@@ -309,7 +314,7 @@ def _notifications(rng: random.Random, *, tenant: Tenant, as_of: date) -> None:
                 notes="Three monthly instalments agreed with the buyer.",
                 beyond_maximum=True,
             )
-    for notification in proposed[len(to_send) : len(to_send) + 2]:
+    for notification in due[:2]:
         overdue_notifications.notification_review(
             tenant=tenant, actor=None, notification=notification
         )

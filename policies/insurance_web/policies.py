@@ -107,7 +107,22 @@ def policy_list(request: TenantHttpRequest) -> HttpResponse:
 @tenant_view(Permission.MANAGE_INSURANCE)
 def policy_create(request: TenantHttpRequest) -> HttpResponse:
     tenant, user = _member(request)
-    initial = {"currency": tenant.base_currency, "covered_risks": ["insolvency"]}
+    on = today()
+    # Typical whole-turnover terms to start from; every one is the policyholder's to change.
+    initial = {
+        "currency": tenant.base_currency,
+        "period_start": on.replace(month=1, day=1),
+        "period_end": on.replace(month=12, day=31),
+        "covered_risks": ["insolvency", "protracted_default"],
+        "indemnity_commercial_pct": 90,
+        "indemnity_political_pct": 0,
+        "waiting_period_days": 180,
+        "max_extension_days": 60,
+        "notification_days": 30,
+        "claim_filing_days": 90,
+        "cover_notice_days": 0,
+        "premium_basis": "turnover",
+    }
     form = PolicyCreateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
