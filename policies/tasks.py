@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from celery import shared_task
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,7 +18,10 @@ from creditguard.web.links import absolute_url
 
 from . import services
 from .models import Notification
-from .services.coverage import coverage_sweep, insurance_alerts_evaluate
+from .services.coverage import coverage_sweep, insurance_alerts_evaluate, refresh_pending_key
+from .services.covers import dcl_refresh
+from .services.declarations import declaration_reminders, declarations_prepare
+from .services.overdue_notifications import overdue_notifications_propose
 
 
 @shared_task(name="policies.limit_reviews_all_tenants", ignore_result=True)
@@ -42,14 +46,28 @@ def insurance_daily() -> None:
 def insurance_daily_run(as_of: str, *, tenant: Tenant) -> None:
     """The tenant's daily insurance job, in one transaction; every step is idempotent.
 
-    1. The coverage sweep: deadlines and insured split of every open invoice under a policy.
-    2. The other insurance services that read the sweep run here, between the sweep and the
-       alerts (discretionary credit limits, overdue-notification proposals, declarations).
-    3. Monitoring's insurance alerts (cover reduced, policy deadline) from the fresh sweep.
+    1. Discretionary credit limits from the DCL rules (they change the cover the sweep reads).
+    2. The coverage sweep: deadlines and insured split of every open invoice under a policy.
+    3. What reads the sweep: overdue-notification proposals; declarations of ended periods and
+       their reminders.
+    4. Monitoring's insurance alerts (cover reduced, policy deadline) from the fresh sweep.
     """
     day = date.fromisoformat(as_of)
+    dcl_refresh(tenant=tenant, as_of=day)
     coverage_sweep(tenant=tenant, as_of=day)
-    # -- Services that read the sweep go here. --
+    overdue_notifications_propose(tenant=tenant, as_of=day)
+    declarations_prepare(tenant=tenant, as_of=day)
+    declaration_reminders(tenant=tenant, as_of=day)
+    insurance_alerts_evaluate(tenant=tenant, as_of=day)
+
+
+@shared_task(base=TenantTask, name="policies.coverage_refresh", ignore_result=True)
+def coverage_refresh(*, tenant: Tenant) -> None:
+    """A sweep of one tenant soon after a change (`coverage_refresh_soon`), and its insurance
+    alerts, so a cover cut or a missed deadline shows within seconds."""
+    cache.delete(refresh_pending_key(tenant.pk))
+    day = today()
+    coverage_sweep(tenant=tenant, as_of=day)
     insurance_alerts_evaluate(tenant=tenant, as_of=day)
 
 

@@ -339,6 +339,7 @@ class LimitRequestFactory(factory.django.DjangoModelFactory):
 class InsurerCoverFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "policies.InsurerCover"
+        skip_postgeneration_save = True
 
     buyer = factory.SubFactory(BuyerFactory)
     tenant = factory.SelfAttribute("buyer.tenant")

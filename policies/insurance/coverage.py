@@ -63,9 +63,13 @@ class InsuredSplit:
     over_cover: Decimal
 
 
-def is_cover_lost(*, notify_by: date, as_of: date, notified: bool) -> bool:
-    """The notification deadline passed without the invoice being notified."""
-    return notify_by < as_of and not notified
+def is_cover_lost(*, notify_by: date, as_of: date, sent_on: date | None) -> bool:
+    """The notification deadline was missed: the invoice was notified after it (`sent_on`, the
+    day its sent notification went out), or nothing was sent and the deadline is before
+    `as_of`."""
+    if sent_on is not None:
+        return sent_on > notify_by
+    return notify_by < as_of
 
 
 def is_eligible(
@@ -111,8 +115,11 @@ def insured_split(items: Iterable[CoverageItem], *, cover: Decimal) -> list[Insu
 # user input).
 
 
-def cover_lost_sql(*, notify_by: str, as_of: str, notified: str) -> str:
-    return f"({notify_by} < {as_of} AND NOT {notified})"
+def cover_lost_sql(*, notify_by: str, as_of: str, sent_on: str) -> str:
+    return (
+        f"(CASE WHEN {sent_on} IS NOT NULL THEN {sent_on} > {notify_by} "
+        f"ELSE {notify_by} < {as_of} END)"
+    )
 
 
 def eligible_sql(*, outstanding: str, disputed: str, cover_lost: str, in_period: str) -> str:

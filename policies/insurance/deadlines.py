@@ -140,11 +140,12 @@ def deadline_columns_sql(*, due: str, version: str, granted: str) -> str:
     )
 
 
-# Invoices on a SENT overdue notification of the current tenant, with the latest date of a
-# GRANTED extension on such a notification (NULL when none): ``(invoice_id, granted_until)``.
+# Invoices on a SENT overdue notification of the current tenant, with the day it was first sent
+# and the latest date of a GRANTED extension on such a notification (NULL when none):
+# ``(invoice_id, sent_on, granted_until)``.
 # ``%(tenant)s`` is the caller's parameter.
 NOTICES_SQL: Final = """
-SELECT it.invoice_id, MAX(x.requested_until) AS granted_until
+SELECT it.invoice_id, MIN(n.sent_on) AS sent_on, MAX(x.requested_until) AS granted_until
 FROM policies_overduenotificationitem it
 JOIN policies_overduenotification n
   ON n.tenant_id = it.tenant_id AND n.id = it.notification_id AND n.status = 'sent'

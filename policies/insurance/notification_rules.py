@@ -4,10 +4,10 @@ item of a notification has lost its cover, and how far an extension may be asked
 - **Proposed**: an invoice under a policy that is still open, not on a sent notification, and
   whose end of the maximum extension period (`deadlines.extension_end`) is at most
   ``lead_days`` away: the notification is drafted while there is still time to send it.
-- **Cover lost** on an item: its ``notify_by`` deadline passed before the notification was
-  sent (``notify_by < sent_on``); while the notification is not sent, once ``notify_by`` is
-  before the day looked at (`coverage.is_cover_lost` with nothing notified). Sending late is
-  allowed (the insurer may still accept it) but the late items are shown as cover lost.
+- **Cover lost** on an item: `coverage.is_cover_lost` (the rule the daily sweep applies too):
+  the notification was sent after the item's ``notify_by``, or it is not sent and ``notify_by``
+  is before the day looked at. Sending late is allowed (the insurer may still accept it) but
+  the late items are shown as cover lost.
 - **Extension requests**: the date asked for must not be before the latest due date of the
   notification's invoices (that extends nothing), and going beyond the earliest due date +
   the policy's maximum extension period must be said explicitly (`beyond_maximum`).
@@ -21,21 +21,12 @@ from datetime import date, timedelta
 
 from buyers.receivables import days_past_due
 
-from .coverage import is_cover_lost
-
 DEFAULT_LEAD_DAYS = 14
 
 
 def is_due_for_notification(*, extension_end: date, as_of: date, lead_days: int) -> bool:
     """The end of the invoice's maximum extension period is at most `lead_days` away."""
     return extension_end <= as_of + timedelta(days=lead_days)
-
-
-def item_cover_lost(*, notify_by: date, sent_on: date | None, as_of: date) -> bool:
-    """The item's notification deadline was missed: sent after it, or not sent and past."""
-    if sent_on is not None:
-        return notify_by < sent_on
-    return is_cover_lost(notify_by=notify_by, as_of=as_of, notified=False)
 
 
 def days_overdue(*, due_date: date, as_of: date) -> int:

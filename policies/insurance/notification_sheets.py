@@ -22,6 +22,7 @@ from creditguard.audit.models import AuditEvent
 
 from ..models import ExtensionRequest, InsurancePolicy, OverdueNotification
 from . import notification_rules as rules
+from .coverage import is_cover_lost
 
 ZERO: Final = Decimal("0")
 # The audit actions that record the FX rates of a proposal (policies.services.overdue_notifications).
@@ -131,7 +132,7 @@ def notification_sheet(
                 currency=item.currency,
                 days_overdue=rules.days_overdue(due_date=item.due_date, as_of=counted_to),
                 notify_by=item.notify_by,
-                cover_lost=rules.item_cover_lost(
+                cover_lost=is_cover_lost(
                     notify_by=item.notify_by, sent_on=notification.sent_on, as_of=as_of
                 ),
             )

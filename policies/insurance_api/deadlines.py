@@ -99,7 +99,7 @@ class DeadlineQuery(serializers.Serializer):
 
 
 class DeadlineEntryOutput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=deadlines.DEADLINE_KINDS)
+    kind = serializers.CharField(help_text="One of " + ", ".join(deadlines.DEADLINE_KINDS) + ".")
     deadline = serializers.DateField()
     days_left = serializers.IntegerField(help_text="Negative once the deadline has passed.")
     invoice = serializers.SerializerMethodField()

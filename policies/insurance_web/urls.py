@@ -23,7 +23,9 @@ urlpatterns += [
         name="notification-review",
     ),
     path(
-        "notifications/<int:pk>/send/", notification_views.notification_send, name="notification-send"
+        "notifications/<int:pk>/send/",
+        notification_views.notification_send,
+        name="notification-send",
     ),
     path(
         "notifications/<int:pk>/withdraw/",
@@ -40,8 +42,12 @@ urlpatterns += [
         notification_views.extension_decide,
         name="extension-decide",
     ),
-    path("notifications/<int:pk>/pdf/", notification_views.notification_pdf, name="notification-pdf"),
-    path("notifications/<int:pk>/csv/", notification_views.notification_csv, name="notification-csv"),
+    path(
+        "notifications/<int:pk>/pdf/", notification_views.notification_pdf, name="notification-pdf"
+    ),
+    path(
+        "notifications/<int:pk>/csv/", notification_views.notification_csv, name="notification-csv"
+    ),
 ]
 
 # Insurance policies, named buyers and cover (policies.insurance_web.policies).
@@ -66,9 +72,7 @@ from . import declarations as declaration_views  # noqa: E402
 
 urlpatterns += [
     path("<int:pk>/declarations/", declaration_views.policy_declarations, name="declarations"),
-    path(
-        "declarations/<int:pk>/", declaration_views.declaration_detail, name="declaration-detail"
-    ),
+    path("declarations/<int:pk>/", declaration_views.declaration_detail, name="declaration-detail"),
     path(
         "declarations/<int:pk>/review/",
         declaration_views.declaration_review,

@@ -29,10 +29,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
+from django.core.cache import cache
 from django.db import connection, transaction
 
 from buyers import ledger
 from creditguard.audit.services import audit_record
+from creditguard.queue import enqueue
 from creditguard.reference.selectors import fx_rates_on
 from creditguard.tenancy.context import current_tenant
 from creditguard.tenancy.models import Tenant
@@ -47,7 +49,7 @@ from ..insurance.scope import SCOPE_CTES
 
 SWEEP_ACTION: Final = "insurance.coverage_sweep"
 # Buyers per alert evaluation: the deadline source reads them in one pass of the sweep's rows.
-ALERT_CHUNK: Final = 20_000
+ALERT_CHUNK: Final = 50_000
 AS_OF: Final = "%(as_of)s::date"
 
 # The columns the sweep computes, in the table's order (tenant_id and invoice_id lead).
@@ -88,6 +90,7 @@ items AS (
            {ledger.outstanding_in_base_sql("i")} AS outstanding,
            {ledger.disputed_sql("i")} AS disputed,
            (n.invoice_id IS NOT NULL) AS notified,
+           n.sent_on,
            {deadlines.deadline_columns_sql(due="i.due_date", version="t", granted="n.granted_until")}
     FROM buyers_invoice i
     JOIN fx ON fx.currency = i.currency
@@ -100,7 +103,7 @@ items AS (
 ),
 flagged AS (
     SELECT items.*,
-           {coverage.cover_lost_sql(notify_by="items.notify_by", as_of=AS_OF, notified="items.notified")}
+           {coverage.cover_lost_sql(notify_by="items.notify_by", as_of=AS_OF, sent_on="items.sent_on")}
                AS cover_lost
     FROM items
 ),
@@ -157,6 +160,31 @@ SELECT (SELECT COUNT(*) FROM split),
        (SELECT COUNT(*) FILTER (WHERE NOT inserted) FROM written),
        (SELECT COUNT(*) FROM removed)
 """  # noqa: S608  (fragments of the rule modules, no input)
+
+
+# A change to policies, cover or notifications asks for a sweep of its tenant soon after; the
+# changes of a few seconds share one (`coverage_refresh_soon`, task `policies.coverage_refresh`).
+REFRESH_DELAY_SECONDS: Final = 2
+REFRESH_PENDING_SECONDS: Final = 300
+
+
+def refresh_pending_key(tenant_id: int) -> str:
+    return f"policies:coverage-refresh:{tenant_id}"
+
+
+def coverage_refresh_soon(*, tenant: Tenant) -> None:
+    """After the current transaction commits, sweep `tenant` again (and evaluate its insurance
+    alerts), so the pages, the KPIs and the alerts reflect a change within seconds rather than
+    at the next daily run. At most one refresh per tenant is queued: the task clears the key
+    before it sweeps, so a change made while it runs queues the next one."""
+
+    def queue() -> None:
+        if cache.add(refresh_pending_key(tenant.pk), 1, timeout=REFRESH_PENDING_SECONDS):
+            enqueue(
+                "policies.coverage_refresh", tenant_id=tenant.pk, countdown=REFRESH_DELAY_SECONDS
+            )
+
+    transaction.on_commit(queue)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from ..models import (
     PolicyBuyer,
     PolicyVersion,
 )
+from .coverage import coverage_refresh_soon
 
 if TYPE_CHECKING:
     from creditguard.audit.services import Actor
@@ -226,6 +227,7 @@ def _append_decision(
         recorded_by_label=actor_label(actor),
     )
     _publish(tenant, cover, [decision])
+    coverage_refresh_soon(tenant=tenant)
     return decision
 
 

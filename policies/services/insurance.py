@@ -35,6 +35,7 @@ from creditguard.tenancy.models import Tenant
 from ..insurance import terms as policy_terms
 from ..insurance.scope import version_in_force
 from ..models import InsurancePolicy, PolicyBuyer, PolicyVersion
+from .coverage import coverage_refresh_soon
 
 if TYPE_CHECKING:
     from creditguard.audit.services import Actor
@@ -156,6 +157,7 @@ def insurance_policy_create(
         obj=policy,
         after={**snapshot(policy, POLICY_FIELDS), "terms": _version_audit(version)},
     )
+    coverage_refresh_soon(tenant=tenant)
     return policy
 
 
@@ -227,6 +229,7 @@ def insurance_policy_endorse(
             **{key: after[key] for key in changed},
         },
     )
+    coverage_refresh_soon(tenant=tenant)
     return version
 
 
@@ -254,6 +257,7 @@ def policy_buyer_set(
         before={"buyer": buyer.pk, **before} if before else None,
         after={"buyer": buyer.pk, "buyer_name": buyer.legal_name, "kind": kind},
     )
+    coverage_refresh_soon(tenant=tenant)
     return entry
 
 
@@ -275,4 +279,5 @@ def policy_buyer_remove(
         obj=policy,
         before={"buyer": buyer.pk, "buyer_name": buyer.legal_name, "kind": kind},
     )
+    coverage_refresh_soon(tenant=tenant)
     return True

@@ -52,6 +52,7 @@ from ..models import (
     OverdueNotification,
     OverdueNotificationItem,
 )
+from .coverage import coverage_refresh_soon
 from .transitions import TransitionNotAllowed as TransitionNotAllowed  # for pages and API
 
 if TYPE_CHECKING:
@@ -450,6 +451,7 @@ def notification_mark_sent(
         notification=notification,
         before=before,
     )
+    coverage_refresh_soon(tenant=tenant)  # notified (or late): the cover of its invoices
     return notification
 
 
@@ -616,4 +618,5 @@ def extension_request_decide(
         before=before,
         after=snapshot(extension, EXTENSION_FIELDS),
     )
+    coverage_refresh_soon(tenant=tenant)  # a granted extension moves the deadlines
     return extension

@@ -82,9 +82,10 @@ def test_an_invoice_outside_the_cover_period_is_not_eligible():
 
 def test_cover_lost_only_when_the_deadline_passed_unnotified():
     deadline = date(2026, 6, 29)
-    assert coverage.is_cover_lost(notify_by=deadline, as_of=AS_OF, notified=False)
-    assert not coverage.is_cover_lost(notify_by=deadline, as_of=AS_OF, notified=True)
-    assert not coverage.is_cover_lost(notify_by=AS_OF, as_of=AS_OF, notified=False)
+    assert coverage.is_cover_lost(notify_by=deadline, as_of=AS_OF, sent_on=None)
+    assert not coverage.is_cover_lost(notify_by=deadline, as_of=AS_OF, sent_on=deadline)
+    assert coverage.is_cover_lost(notify_by=deadline, as_of=AS_OF, sent_on=AS_OF)  # sent late
+    assert not coverage.is_cover_lost(notify_by=AS_OF, as_of=AS_OF, sent_on=None)
 
 
 money = st.decimals(min_value=D("0.01"), max_value=D("100000"), places=2)
@@ -201,7 +202,7 @@ def _cover(buyer, policy, amount, *, currency="EUR"):
     return cover
 
 
-def _sent_notice(policy, buyer, invoices, *, granted_until=None, status="sent"):
+def _sent_notice(policy, buyer, invoices, *, granted_until=None, status="sent", sent_on=None):
     notice = OverdueNotification.objects.create(
         tenant=policy.tenant,
         policy=policy,
@@ -210,7 +211,7 @@ def _sent_notice(policy, buyer, invoices, *, granted_until=None, status="sent"):
         deadline=AS_OF,
         overdue_amount=D("1"),
         currency="EUR",
-        sent_on=AS_OF - timedelta(days=5) if status == "sent" else None,
+        sent_on=(sent_on or AS_OF - timedelta(days=5)) if status == "sent" else None,
     )
     for invoice in invoices:
         OverdueNotificationItem.objects.create(
@@ -378,3 +379,16 @@ def test_the_sweep_is_recorded_and_sees_only_its_tenant(tenant_a, tenant_b, port
 def test_the_sweep_refuses_to_run_for_another_tenant(tenant_a, tenant_b):
     with active(tenant_a), pytest.raises(RuntimeError):
         coverage_sweep(tenant=tenant_b, as_of=AS_OF)
+
+
+def test_an_invoice_notified_after_its_deadline_has_lost_its_cover(tenant_a, portfolio):
+    """The sweep and the notification pages apply one rule (`coverage.is_cover_lost`): sent,
+    but after ``notify_by``, is lost all the same."""
+    p = portfolio
+    with active(tenant_a):
+        late = _invoice(p["a"], date(2026, 3, 1), "700.00")  # notify by 2026-05-30
+        _sent_notice(p["policy"], p["a"], [late], sent_on=date(2026, 6, 10))
+        coverage_sweep(tenant=tenant_a, as_of=AS_OF)
+        row = InvoiceCoverage.objects.get(invoice=late)
+    assert (row.notify_by, row.notified, row.cover_lost) == (date(2026, 5, 30), True, True)
+    assert (row.insured, row.uninsured) == (0, D(700))

@@ -70,11 +70,11 @@ def test_recording_a_policy_and_cover_raises_the_protected_share(
     # The policy: typical terms are filled in; the policyholder adds what is its own.
     page.get_by_role("link", name="Policies", exact=True).first.click()
     page.get_by_role("link", name="New policy").click()
-    page.get_by_label("Insurer", exact=True).fill("Allianz Trade")
-    page.get_by_label("Policy number").fill("AT-DE-2026-4711")
-    page.get_by_label("Maximum liability").fill("2000000")
-    page.get_by_label("Covered countries").fill("DE, AT")
-    page.get_by_label("Premium rate %").fill("0.15")
+    page.locator("#id_insurer").fill("Allianz Trade")
+    page.locator("#id_number").fill("AT-DE-2026-4711")
+    page.locator("#id_max_liability").fill("2000000")
+    page.locator("#id_covered_countries").fill("DE, AT")
+    page.locator("#id_premium_rate_pct").fill("0.15")
     with page.expect_navigation():
         page.locator("form button[type=submit].primary").click()
     expect(page.locator(".message.success")).to_contain_text("AT-DE-2026-4711")
@@ -83,9 +83,9 @@ def test_recording_a_policy_and_cover_raises_the_protected_share(
     # The insurer's decision on the buyer: 60,000 EUR of the 120,000 EUR owed.
     row = page.locator("tr", has_text="Hanse Stahlhandel AG")
     row.get_by_role("link", name="Record decision").click()
-    page.get_by_label("Decision", exact=True).select_option("grant")
-    page.get_by_label("Cover amount").fill("60000")
-    page.get_by_label("Decision date").fill(today().isoformat())
+    page.locator("#id_kind").select_option("grant")
+    page.locator("#id_amount").fill("60000")
+    page.locator("#id_decision_date").fill(today().isoformat())
     with page.expect_navigation():
         page.locator("form button[type=submit].primary").click()
     expect(page.locator(".message.success")).to_be_visible()

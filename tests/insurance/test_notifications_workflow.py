@@ -12,6 +12,7 @@ from django.db import connection
 
 from creditguard.audit.models import AuditEvent
 from policies.insurance import notification_rules as rules
+from policies.insurance.coverage import is_cover_lost
 from policies.insurance.notification_sheets import notification_or_none, notification_sheet
 from policies.models import ExtensionRequest, OverdueNotification
 from policies.services import overdue_notifications as services
@@ -32,10 +33,10 @@ pytestmark = pytest.mark.django_db
 
 def test_an_item_sent_after_its_deadline_has_lost_its_cover():
     notify_by = AS_OF - timedelta(days=3)
-    assert rules.item_cover_lost(notify_by=notify_by, sent_on=AS_OF, as_of=AS_OF)
-    assert not rules.item_cover_lost(notify_by=notify_by, sent_on=notify_by, as_of=AS_OF)
-    assert rules.item_cover_lost(notify_by=notify_by, sent_on=None, as_of=AS_OF)
-    assert not rules.item_cover_lost(notify_by=AS_OF, sent_on=None, as_of=AS_OF)
+    assert is_cover_lost(notify_by=notify_by, sent_on=AS_OF, as_of=AS_OF)
+    assert not is_cover_lost(notify_by=notify_by, sent_on=notify_by, as_of=AS_OF)
+    assert is_cover_lost(notify_by=notify_by, sent_on=None, as_of=AS_OF)
+    assert not is_cover_lost(notify_by=AS_OF, sent_on=None, as_of=AS_OF)
 
 
 def test_an_extension_is_checked_against_the_due_dates_and_the_maximum():

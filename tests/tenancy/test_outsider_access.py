@@ -30,6 +30,7 @@ import pytest
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from buyers import imports, services
 from buyers.models import BuyerNote, Payment
@@ -37,7 +38,16 @@ from creditguard.accounts.models import Membership
 from creditguard.api.models import IdempotencyRecord
 from creditguard.tenancy.models import TenantOwnedModel
 from monitoring import rules
-from policies.models import Notification
+from policies.models import (
+    Declaration,
+    DeclarationAdjustment,
+    ExtensionRequest,
+    InvoiceCoverage,
+    Notification,
+    OverdueNotification,
+    OverdueNotificationItem,
+    PolicyBuyer,
+)
 from tests.conftest import active, bearer
 from tests.factories import (
     AlertFactory,
@@ -45,17 +55,20 @@ from tests.factories import (
     AuditEventFactory,
     BuyerFactory,
     BuyerScoreFactory,
+    CoverDecisionFactory,
     CreditLimitFactory,
     CreditPolicyBandFactory,
     CreditPolicyFactory,
     DisputeFactory,
     FinancialStatementFactory,
     InstalmentFactory,
+    InsurancePolicyFactory,
     InsurerCoverFactory,
     InvoiceFactory,
     LegalEventFactory,
     LimitRequestFactory,
     PaymentPlanFactory,
+    PolicyVersionFactory,
     RescoreRunFactory,
     WebhookDeliveryFactory,
     WebhookEndpointFactory,
@@ -68,6 +81,11 @@ IN_A_MONTH = (date.today() + timedelta(days=30)).isoformat()
 MISSING_PK = 2_000_000_000
 MISSING_REFERENCE = "NO-SUCH-REFERENCE"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The insurance policy year of `credit_file`'s policies: it began on the first of a month some
+# five months ago (so that its first monthly declaration period has ended) and lasts a year.
+POLICY_YEAR_START = (date.today().replace(day=1) - timedelta(days=150)).replace(day=1)
+POLICY_YEAR_END = POLICY_YEAR_START.replace(year=POLICY_YEAR_START.year + 1) - timedelta(days=1)
+FIRST_PERIOD_END = (POLICY_YEAR_START + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -99,9 +117,25 @@ class Markers:
     justification: str
     insurer: str
     notification: str
+    policy_number: str
+    policy_name: str
+    cover_reference: str
+    overdue_notes: str
+    extension_notes: str
+    declared_amount: str
+    declaration_correction: str
+    insured: str
 
     @classmethod
-    def of(cls, letter: str, *, four_eyes_threshold: str, rule_min_amount: str) -> "Markers":
+    def of(
+        cls,
+        letter: str,
+        *,
+        four_eyes_threshold: str,
+        rule_min_amount: str,
+        declared_amount: str,
+        insured: str,
+    ) -> "Markers":
         low = letter.lower()
         return cls(
             buyer=f"Tenant {letter} Buyer GmbH",
@@ -129,14 +163,34 @@ class Markers:
             justification=f"tenant-{low}-justification",
             insurer=f"Tenant {letter} Insurer",
             notification=f"tenant-{low}-notification",
+            policy_number=f"TCI-TENANT-{letter}",
+            policy_name=f"Tenant {letter} whole turnover",
+            cover_reference=f"CL-TENANT-{letter}",
+            overdue_notes=f"tenant-{low}-overdue-notes",
+            extension_notes=f"tenant-{low}-extension-notes",
+            declared_amount=declared_amount,
+            declaration_correction=f"tenant-{low}-declaration-correction",
+            insured=insured,
         )
 
     def texts(self) -> list[str]:
         return [getattr(self, field.name) for field in fields(self)]
 
 
-A = Markers.of("A", four_eyes_threshold="161803", rule_min_amount="31415.92")
-B = Markers.of("B", four_eyes_threshold="141421", rule_min_amount="27182.81")
+A = Markers.of(
+    "A",
+    four_eyes_threshold="161803",
+    rule_min_amount="31415.92",
+    declared_amount="3162277.66",
+    insured="707.11",
+)
+B = Markers.of(
+    "B",
+    four_eyes_threshold="141421",
+    rule_min_amount="27182.81",
+    declared_amount="2236067.98",
+    insured="577.35",
+)
 
 
 class Url(NamedTuple):
@@ -192,6 +246,13 @@ TENANT_LIST_PAGES = [
     pytest.param("monitoring:rescore", B.rescore_error, id="monitoring-rescore"),
     pytest.param("monitoring:webhooks", B.webhook_url, id="monitoring-webhooks"),
     pytest.param("monitoring:backtest", B.model_version, id="monitoring-backtest"),
+    # insurance
+    pytest.param("insurance:list", B.policy_number, id="insurance-list"),
+    # A form with no tenant data but the tenant's name (tenant B's new policy:
+    # TENANT_COLLECTION_WRITES).
+    pytest.param("insurance:create", "Tenant B Ltd", id="insurance-create"),
+    pytest.param("insurance:notifications-all", B.buyer, id="insurance-notifications-all"),
+    pytest.param("insurance:calendar", B.buyer, id="insurance-calendar"),
 ]
 TENANT_API_ENDPOINTS = [
     pytest.param("api:root", "Tenant B Ltd", id="api-root"),
@@ -222,6 +283,13 @@ TENANT_API_ENDPOINTS = [
     pytest.param("api:limit-request-list", B.justification, id="api-limit-requests"),
     pytest.param("api:credit-limit-list", B.buyer_ref, id="api-credit-limits"),
     pytest.param("api:insurer-cover-list", B.insurer, id="api-insurer-covers"),
+    # insurance
+    pytest.param("api:insurance-policy-list", B.policy_number, id="api-insurance-policies"),
+    pytest.param("api:overdue-notification-list", B.overdue_notes, id="api-overdue-notifications"),
+    pytest.param("api:declaration-list", B.declared_amount, id="api-declarations"),
+    pytest.param("api:insurance-deadlines", B.invoice_ref, id="api-insurance-deadlines"),
+    pytest.param("api:invoice-coverage-list", B.insured, id="api-invoice-coverage"),
+    pytest.param("api:insurance-kpis", B.insured, id="api-insurance-kpis"),
 ]
 # Pages and endpoints that act on one object of the active tenant: (method, url name, key of
 # the object in `tenant_a_objects`). API rows are tried with tenant B's key and B's session.
@@ -340,6 +408,121 @@ TENANT_OBJECT_PAGES = [
     pytest.param(
         "get", "api:webhook-endpoint-deliveries", "webhook_endpoint", id="api-webhook-deliveries"
     ),
+    # insurance: policy pages
+    pytest.param("get", "insurance:detail", "insurance_policy", id="insurance-detail"),
+    pytest.param("get", "insurance:endorse", "insurance_policy", id="insurance-endorse-get"),
+    pytest.param("post", "insurance:endorse", "insurance_policy", id="insurance-endorse-post"),
+    pytest.param("get", "insurance:buyers", "insurance_policy", id="insurance-buyers-get"),
+    pytest.param("post", "insurance:buyers", "insurance_policy", id="insurance-buyers-post"),
+    pytest.param("get", "insurance:cover-decide", "insurer_cover", id="insurance-decide-get"),
+    pytest.param("post", "insurance:cover-decide", "insurer_cover", id="insurance-decide-post"),
+    pytest.param("get", "insurance:cover-history", "insurer_cover", id="insurance-cover-history"),
+    pytest.param("get", "insurance:deadlines", "insurance_policy", id="insurance-deadlines"),
+    pytest.param(
+        "get", "insurance:notifications", "insurance_policy", id="insurance-notifications"
+    ),
+    pytest.param("get", "insurance:declarations", "insurance_policy", id="insurance-declarations"),
+    pytest.param("post", "insurance:year-close", "insurance_policy", id="insurance-year-close"),
+    # insurance: overdue notification pages
+    pytest.param(
+        "get",
+        "insurance:notification-detail",
+        "overdue_notification",
+        id="insurance-notification-detail",
+    ),
+    *(
+        pytest.param(
+            "post",
+            f"insurance:notification-{action}",
+            "overdue_notification",
+            id=f"insurance-{action}",
+        )
+        for action in ("review", "send", "withdraw", "extension")
+    ),
+    pytest.param(
+        "post", "insurance:extension-decide", "extension_request", id="insurance-extension-decide"
+    ),
+    pytest.param(
+        "get", "insurance:notification-pdf", "overdue_notification", id="insurance-notification-pdf"
+    ),
+    pytest.param(
+        "get", "insurance:notification-csv", "overdue_notification", id="insurance-notification-csv"
+    ),
+    # insurance: declaration pages
+    pytest.param(
+        "get", "insurance:declaration-detail", "declaration", id="insurance-declaration-detail"
+    ),
+    *(
+        pytest.param(
+            "post",
+            f"insurance:declaration-{action}",
+            "declaration",
+            id=f"insurance-declaration-{action}",
+        )
+        for action in ("review", "submit", "adjust")
+    ),
+    # insurance: API
+    pytest.param(
+        "get", "api:insurance-policy-detail", "insurance_policy", id="api-insurance-policy-get"
+    ),
+    pytest.param(
+        "post", "api:insurance-policy-versions", "insurance_policy", id="api-insurance-endorse"
+    ),
+    *(
+        pytest.param(
+            method,
+            "api:insurance-policy-buyers",
+            "insurance_policy",
+            id=f"api-policy-buyers-{method}",
+        )
+        for method in ("get", "post", "delete")
+    ),
+    *(
+        pytest.param(
+            method,
+            "api:insurance-policy-covers",
+            "insurance_policy",
+            id=f"api-policy-covers-{method}",
+        )
+        for method in ("get", "post")
+    ),
+    pytest.param("get", "api:cover-decisions", "insurer_cover", id="api-cover-decisions"),
+    pytest.param("post", "api:policy-year-close", "insurance_policy", id="api-policy-year-close"),
+    pytest.param(
+        "get",
+        "api:overdue-notification-detail",
+        "overdue_notification",
+        id="api-overdue-notification-get",
+    ),
+    *(
+        pytest.param(
+            method,
+            f"api:overdue-notification-{action}",
+            "overdue_notification",
+            id=f"api-overdue-notification-{action}",
+        )
+        for method, action in (
+            ("post", "review"),
+            ("post", "send"),
+            ("post", "withdraw"),
+            ("post", "extension"),
+            ("get", "pdf"),
+            ("get", "csv"),
+        )
+    ),
+    pytest.param(
+        "post",
+        "api:extension-request-decision",
+        "extension_request",
+        id="api-extension-request-decision",
+    ),
+    pytest.param("get", "api:declaration-detail", "declaration", id="api-declaration-get"),
+    *(
+        pytest.param(
+            "post", f"api:declaration-{action}", "declaration", id=f"api-declaration-{action}"
+        )
+        for action in ("review", "submit", "adjust")
+    ),
 ]
 
 # URLs that name their object by more than its primary key: object → URL arguments.
@@ -350,6 +533,9 @@ URL_ARGS: dict[str, Callable[[Any], list]] = {
     "api:buyer-by-reference": lambda buyer: [buyer.erp_reference],
     "api:instalment-payment": lambda instalment: [instalment.plan_id, instalment.pk],
     "api:credit-limit-by-buyer": lambda limit: [limit.buyer.erp_reference],
+    # A buyer's cover under a policy is named by the policy and the buyer.
+    "insurance:cover-decide": lambda cover: [cover.policy_id, cover.buyer_id],
+    "insurance:cover-history": lambda cover: [cover.policy_id, cover.buyer_id],
 }
 # Credentials refused before the object is looked up, whatever object (A's or a missing one):
 # (url name, credential) → status. Limit decisions need a person, never an API key.
@@ -359,27 +545,49 @@ REFUSED_BEFORE_LOOKUP = {("api:limit-request-decision", "api_key"): 403}
 @dataclass(frozen=True)
 class Refs:
     """How a request names objects: the target tenant's ERP references and primary keys, and
-    the sender's own buyer where a request needs one of its own (e.g. a payment of B's buyer
-    allocated to A's invoice)."""
+    the sender's own objects where a request needs one of its own (e.g. a payment of B's buyer
+    allocated to A's invoice, A's buyer named on B's insurance policy)."""
 
     buyer: str
     buyer_pk: int
     invoice: str
     invoice_pk: int
+    payment_plan: str
+    payment_plan_pk: int
+    policy_pk: int
     own_buyer: str
     own_buyer_pk: int
+    own_policy_pk: int
+    own_notification_pk: int
 
     @classmethod
     def to(cls, target: dict | None, *, sender: dict) -> "Refs":
         """References to `target`'s objects (None: to objects that exist nowhere)."""
-        own = {"own_buyer": sender["buyer"].erp_reference, "own_buyer_pk": sender["buyer"].pk}
+        own = {
+            "own_buyer": sender["buyer"].erp_reference,
+            "own_buyer_pk": sender["buyer"].pk,
+            "own_policy_pk": sender["insurance_policy"].pk,
+            "own_notification_pk": sender["overdue_notification"].pk,
+        }
         if target is None:
-            return cls(MISSING_REFERENCE, MISSING_PK, MISSING_REFERENCE, MISSING_PK, **own)
+            return cls(
+                buyer=MISSING_REFERENCE,
+                buyer_pk=MISSING_PK,
+                invoice=MISSING_REFERENCE,
+                invoice_pk=MISSING_PK,
+                payment_plan=MISSING_REFERENCE,
+                payment_plan_pk=MISSING_PK,
+                policy_pk=MISSING_PK,
+                **own,
+            )
         return cls(
             buyer=target["buyer"].erp_reference,
             buyer_pk=target["buyer"].pk,
             invoice=target["invoice"].erp_reference,
             invoice_pk=target["invoice"].pk,
+            payment_plan=target["payment_plan"].erp_reference,
+            payment_plan_pk=target["payment_plan"].pk,
+            policy_pk=target["insurance_policy"].pk,
             **own,
         )
 
@@ -394,7 +602,7 @@ def reference_write(
     id: str,
 ):
     """A TENANT_REFERENCE_WRITES row. `same_answer`: compare the bodies of successful answers
-    too (those without new ids or timestamps)."""
+    too (those without new ids or timestamps). The body of a GET is its query."""
     return pytest.param(method, url_name, args, body, same_answer, id=id)
 
 
@@ -428,9 +636,53 @@ NEW_INVOICE = {
     "currency": "EUR",
 }
 
+COVER_DECISION = {"kind": "increase", "amount": "150000.00", "decision_date": TODAY}
+# Query filters of the insurance lists that name an object: filter → query for the references.
+FILTERS: dict[str, Callable[[Refs], dict]] = {
+    "policy": lambda ref: {"policy": ref.policy_pk},
+    "buyer": lambda ref: {"buyer": ref.buyer_pk},
+    "buyer_erp_reference": lambda ref: {"buyer_erp_reference": ref.buyer},
+}
+# The terms of an insurance policy, as the pages' form and as the API take them.
+POLICY_TERMS_FORM = {
+    "period_start": POLICY_YEAR_START.isoformat(),
+    "period_end": POLICY_YEAR_END.isoformat(),
+    "indemnity_commercial_pct": "90",
+    "indemnity_political_pct": "95",
+    "max_liability": "5000000",
+    "covered_risks": ["insolvency", "protracted_default"],
+    "covered_countries": "DE, FR",
+    "waiting_period_days": "180",
+    "max_extension_days": "60",
+    "notification_days": "30",
+    "claim_filing_days": "90",
+    "cover_notice_days": "30",
+    "non_qualifying_loss": "0",
+    "deductible_per_buyer": "0",
+    "aggregate_first_loss": "0",
+    "dcl_max_amount": "25000",
+    "dcl_report_max_age_days": "365",
+    "dcl_payment_lookback_days": "365",
+    "premium_basis": "turnover",
+    "premium_rate_pct": "0.18",
+    "minimum_premium": "12000",
+    "declaration_frequency": "monthly",
+    "declaration_due_days": "15",
+}
+POLICY_TERMS_API = {
+    **POLICY_TERMS_FORM,
+    "covered_countries": ["DE", "FR"],
+    "premium_tiers": [
+        {"up_to": "5000000", "rate_pct": "0.25"},
+        {"up_to": None, "rate_pct": "0.15"},
+    ],
+}
+NEW_POLICY = {"insurer": "Another Insurer", "number": "TCI-NEW", "currency": "EUR"}
+
 # Requests that name objects by reference in their body or query: with tenant A's references,
 # tenant B must get exactly what references to nothing get, and tenant A's data must not change.
-# (method, url name, URL arguments for the references, body for the references, same answer).
+# (method, url name, URL arguments for the references, body (a GET's query) for the references,
+# same answer).
 TENANT_REFERENCE_WRITES = [
     # buyers: pages
     reference_write(
@@ -644,6 +896,104 @@ TENANT_REFERENCE_WRITES = [
         same_answer=True,
         id="api-credit-check",
     ),
+    # insurance: another tenant's buyer named on, or decided under, tenant B's own policy
+    reference_write(
+        "post",
+        "insurance:buyers",
+        lambda ref: {"buyer": ref.buyer_pk, "kind": "included"},
+        args=lambda ref: [ref.own_policy_pk],
+        id="insurance-buyers-name",
+    ),
+    reference_write(
+        "post",
+        "insurance:buyers",
+        lambda ref: {"remove": ref.buyer_pk},
+        args=lambda ref: [ref.own_policy_pk],
+        id="insurance-buyers-remove",
+    ),
+    reference_write(
+        "post",
+        "api:insurance-policy-buyers",
+        lambda ref: {"buyer_erp_reference": ref.buyer, "kind": "included"},
+        args=lambda ref: [ref.own_policy_pk],
+        id="api-policy-buyers-name-by-reference",
+    ),
+    reference_write(
+        "post",
+        "api:insurance-policy-buyers",
+        lambda ref: {"buyer_id": ref.buyer_pk, "kind": "included"},
+        args=lambda ref: [ref.own_policy_pk],
+        id="api-policy-buyers-name-by-id",
+    ),
+    reference_write(
+        "delete",
+        "api:insurance-policy-buyers",
+        lambda ref: {"buyer_id": ref.buyer_pk},
+        args=lambda ref: [ref.own_policy_pk],
+        id="api-policy-buyers-remove",
+    ),
+    reference_write(
+        "post",
+        "api:insurance-policy-covers",
+        lambda ref: {**COVER_DECISION, "buyer_erp_reference": ref.buyer},
+        args=lambda ref: [ref.own_policy_pk],
+        id="api-policy-cover-decision-by-reference",
+    ),
+    reference_write(
+        "post",
+        "api:insurance-policy-covers",
+        lambda ref: {**COVER_DECISION, "buyer_id": ref.buyer_pk},
+        args=lambda ref: [ref.own_policy_pk],
+        id="api-policy-cover-decision-by-id",
+    ),
+    # A payment plan asked of the insurer on tenant B's own notification.
+    reference_write(
+        "post",
+        "insurance:notification-extension",
+        lambda ref: {
+            "kind": "payment_plan",
+            "requested_until": IN_A_MONTH,
+            "payment_plan": ref.payment_plan_pk,
+        },
+        args=lambda ref: [ref.own_notification_pk],
+        id="insurance-extension-payment-plan",
+    ),
+    reference_write(
+        "post",
+        "api:overdue-notification-extension",
+        lambda ref: {
+            "kind": "payment_plan",
+            "requested_until": IN_A_MONTH,
+            "payment_plan_erp_reference": ref.payment_plan,
+        },
+        args=lambda ref: [ref.own_notification_pk],
+        id="api-extension-payment-plan",
+    ),
+    # Filters naming another tenant's policy or buyer find nothing, like a missing one.
+    *(
+        reference_write(
+            "get",
+            url_name,
+            FILTERS[name],
+            same_answer=True,
+            id=f"api-{url_name.removeprefix('api:')}-by-{name}",
+        )
+        for url_name, filters in (
+            ("api:overdue-notification-list", ("policy", "buyer", "buyer_erp_reference")),
+            ("api:declaration-list", ("policy",)),
+            ("api:insurance-deadlines", ("policy", "buyer")),
+            ("api:invoice-coverage-list", ("policy", "buyer")),
+        )
+        for name in filters
+    ),
+    # One policy's KPIs: another tenant's policy is not found.
+    reference_write(
+        "get",
+        "api:insurance-kpis",
+        lambda ref: {"policy": ref.policy_pk},
+        same_answer=True,
+        id="api-insurance-kpis-of-policy",
+    ),
 ]
 
 # The test settings allow plain http to 127.0.0.1 (no DNS needed).
@@ -684,6 +1034,15 @@ TENANT_COLLECTION_WRITES = [
         "api:webhook-endpoint-list",
         NEW_WEBHOOK,
         id="api-webhook-create",
+    ),
+    pytest.param(
+        "post", "insurance:create", {**POLICY_TERMS_FORM, **NEW_POLICY}, id="insurance-create"
+    ),
+    pytest.param(
+        "post",
+        "api:insurance-policy-list",
+        {**POLICY_TERMS_API, **NEW_POLICY},
+        id="api-insurance-policy-create",
     ),
 ]
 
@@ -788,6 +1147,40 @@ POST_DATA: dict[str, Any] = {
     "monitoring:webhook-set-active": {"is_active": "false"},
     "api:alert-resolve": {"note": "Paid"},
     "api:webhook-endpoint-detail": {"is_active": False},
+    # insurance: pages
+    "insurance:endorse": {
+        **POLICY_TERMS_FORM,
+        "effective_from": TODAY,
+        "endorsement_reference": "END-NEW",
+        "change_note": "Endorsed by the outsider",
+    },
+    # (The buyer is a choice of the active tenant's buyers: TENANT_REFERENCE_WRITES.)
+    "insurance:buyers": {"kind": "excluded"},
+    "insurance:cover-decide": {**COVER_DECISION, "amount": "150000", "currency": "EUR"},
+    "insurance:year-close": {"year_start": POLICY_YEAR_START.isoformat()},
+    "insurance:notification-review": {"notes": "Reviewed by the outsider"},
+    "insurance:notification-send": {"sent_on": TODAY, "insurer_reference": "REF-NEW"},
+    "insurance:notification-withdraw": {"reason": "Withdrawn by the outsider"},
+    "insurance:notification-extension": {"kind": "extension", "requested_until": IN_A_MONTH},
+    "insurance:extension-decide": {"decision": "granted", "decided_on": TODAY},
+    "insurance:declaration-adjust": {"amount_change": "1000.00", "reason": "Outsider"},
+    # insurance: API
+    "api:insurance-policy-versions": {
+        "effective_from": TODAY,
+        "endorsement_reference": "END-NEW",
+        "change_note": "Endorsed by the outsider",
+        "minimum_premium": "13000.00",
+    },
+    # Tenant A's own buyer: valid for tenant A (the positive control), refused to B before.
+    "api:insurance-policy-buyers": {"buyer_erp_reference": A.buyer_ref, "kind": "included"},
+    "api:insurance-policy-covers": {**COVER_DECISION, "buyer_erp_reference": A.buyer_ref},
+    "api:policy-year-close": {"year_start": POLICY_YEAR_START.isoformat()},
+    "api:overdue-notification-review": {"notes": "Reviewed by the outsider"},
+    "api:overdue-notification-send": {"sent_on": TODAY, "insurer_reference": "REF-NEW"},
+    "api:overdue-notification-withdraw": {"reason": "Withdrawn by the outsider"},
+    "api:overdue-notification-extension": {"kind": "extension", "requested_until": IN_A_MONTH},
+    "api:extension-request-decision": {"decision": "granted", "decided_on": TODAY},
+    "api:declaration-adjust": {"amount_change": "1000.00", "reason": "Outsider"},
 }
 
 
@@ -860,9 +1253,141 @@ def credit_file(tenant, m: Markers, *, user) -> dict:
         "credit_policy": credit_policy,
         "credit_limit": CreditLimitFactory(buyer=buyer),
         "limit_request": LimitRequestFactory(buyer=subsidiary, justification=m.justification),
-        "insurer_cover": InsurerCoverFactory(buyer=buyer, insurer=m.insurer),
         "notification": Notification.objects.create(
             tenant=tenant, user=user, message=m.notification, link="/limits/queue/"
+        ),
+        **insurance_file(
+            tenant, m, user=user, buyer=buyer, invoice=invoice, payment_plan=payment_plan
+        ),
+    }
+
+
+def insurance_file(tenant, m: Markers, *, user, buyer, invoice, payment_plan) -> dict:
+    """The tenant's trade credit insurance: a policy with its terms (version 1) that names
+    `buyer`, the buyer's cover under it with two decisions, an overdue notification of `invoice`
+    with an extension request (a payment plan), a submitted declaration with a correction and
+    the coverage row the daily sweep wrote for `invoice`."""
+    policy = InsurancePolicyFactory(
+        tenant=tenant,
+        insurer=m.insurer,
+        number=m.policy_number,
+        name=m.policy_name,
+        currency="EUR",
+        created_by=user,
+    )
+    version = PolicyVersionFactory(
+        policy=policy,
+        tenant=tenant,
+        version=1,
+        period_start=POLICY_YEAR_START,
+        period_end=POLICY_YEAR_END,
+        effective_from=POLICY_YEAR_START,
+        created_by=user,
+    )
+    granted_on = date.today() - timedelta(days=60)
+    increased_on = date.today() - timedelta(days=30)
+    cover = InsurerCoverFactory(
+        buyer=buyer,
+        insurer=m.insurer,
+        policy=policy,
+        policy_number=m.policy_number,
+        decision_reference=m.cover_reference,
+        amount=Decimal("100000.00"),
+        decision_date=increased_on,
+        history=False,
+    )
+    CoverDecisionFactory(
+        cover=cover, kind="grant", amount=Decimal("80000.00"), decision_date=granted_on
+    )
+    CoverDecisionFactory(
+        cover=cover,
+        kind="increase",
+        amount=Decimal("100000.00"),
+        decision_date=increased_on,
+        reference=m.cover_reference,
+    )
+    # The factory's terms: 60 days' maximum extension, then 30 days to notify; 180 days'
+    # waiting period, then 90 days to file the claim.
+    due = invoice.due_date
+    notification = OverdueNotification.objects.create(
+        tenant=tenant,
+        policy=policy,
+        buyer=buyer,
+        deadline=due + timedelta(days=90),
+        overdue_amount=invoice.amount,
+        currency=invoice.currency,
+        notes=m.overdue_notes,
+    )
+    declaration = Declaration.objects.create(
+        tenant=tenant,
+        policy=policy,
+        period_start=POLICY_YEAR_START,
+        period_end=FIRST_PERIOD_END,
+        due_date=FIRST_PERIOD_END + timedelta(days=15),
+        basis="turnover",
+        declared_amount=Decimal(m.declared_amount),
+        premium=(Decimal(m.declared_amount) * Decimal("0.0018")).quantize(Decimal("0.01")),
+        currency="EUR",
+        breakdown={"basis": "turnover", "version": 1, "base_rate_pct": "0.18000", "lines": []},
+        status="submitted",
+        reviewed_at=timezone.now(),
+        reviewed_by=user,
+        submitted_at=timezone.now(),
+        submitted_by=user,
+    )
+    insured = Decimal(m.insured)
+    return {
+        "insurance_policy": policy,
+        "policy_version": version,
+        "policy_buyer": PolicyBuyer.objects.create(
+            tenant=tenant, policy=policy, buyer=buyer, kind="included"
+        ),
+        "insurer_cover": cover,
+        "overdue_notification": notification,
+        "overdue_notification_item": OverdueNotificationItem.objects.create(
+            tenant=tenant,
+            notification=notification,
+            invoice=invoice,
+            due_date=due,
+            outstanding=invoice.amount,
+            currency=invoice.currency,
+            notify_by=due + timedelta(days=90),
+        ),
+        "extension_request": ExtensionRequest.objects.create(
+            tenant=tenant,
+            notification=notification,
+            kind="payment_plan",
+            requested_until=due + timedelta(days=30),
+            payment_plan=payment_plan,
+            notes=m.extension_notes,
+        ),
+        "declaration": declaration,
+        "declaration_adjustment": DeclarationAdjustment.objects.create(
+            tenant=tenant,
+            declaration=declaration,
+            kind="correction",
+            amount_change=Decimal("1000.00"),
+            premium_change=Decimal("1.80"),
+            reason=m.declaration_correction,
+        ),
+        "invoice_coverage": InvoiceCoverage.objects.create(
+            tenant=tenant,
+            invoice=invoice,
+            policy=policy,
+            buyer=buyer,
+            as_of=date.today(),
+            due_date=due,
+            outstanding=invoice.amount,
+            insured=insured,
+            uninsured=invoice.amount - insured,
+            over_cover=Decimal("0"),
+            disputed=True,
+            extension_end=due + timedelta(days=60),
+            notify_by=due + timedelta(days=90),
+            earliest_claim=due + timedelta(days=180),
+            claim_by=due + timedelta(days=270),
+            notified=True,
+            cover_lost=False,
         ),
     }
 
@@ -982,17 +1507,26 @@ def with_outsider_credentials(rows: list) -> list:
 
 
 def send(client, user, api_key, credential, method, url_name, url, data=None):
-    """`method` `url` as `user` (session) or with `api_key` (raw key); JSON for the API."""
+    """`method` `url` as `user` (session) or with `api_key` (raw key); JSON for the API. The
+    data of a GET is its query."""
     kwargs: dict[str, Any] = {}
     if credential == "api_key":
         kwargs["headers"] = bearer(api_key)
     else:
         client.force_login(user)
-    if method != "get":
+    if method == "get":
+        if data:
+            kwargs["data"] = data
+    else:
         kwargs["data"] = data() if callable(data) else (data or {})
         if is_api(url_name):
             kwargs["content_type"] = "application/json"
     return getattr(client, method)(url, **kwargs)
+
+
+def form_of(method: str, url_name: str) -> Any:
+    """The data of an object row's request: POST_DATA for its writes, nothing for a GET."""
+    return None if method == "get" else POST_DATA.get(url_name)
 
 
 def object_args(url_name: str, target: Any) -> list:
@@ -1012,7 +1546,7 @@ def missing_object_url(url_name: str, target: Any) -> str:
 
 def send_as_outsider(client, outsider, api_key_b, credential, method, url_name, url):
     return send(
-        client, outsider, api_key_b[1], credential, method, url_name, url, POST_DATA.get(url_name)
+        client, outsider, api_key_b[1], credential, method, url_name, url, form_of(method, url_name)
     )
 
 
@@ -1158,7 +1692,7 @@ def test_tenant_a_finds_its_own_object_at_every_object_row(
     url = object_url(url_name, tenant_a_objects[object_key])
 
     response = send(
-        client, owner, api_key_a[1], credential, method, url_name, url, POST_DATA.get(url_name)
+        client, owner, api_key_a[1], credential, method, url_name, url, form_of(method, url_name)
     )
 
     assert response.status_code != 404
@@ -1197,6 +1731,21 @@ CHILD_UNDER_OWN_PARENT = [
         "instalment",
         lambda own, pk: [own["payment_plan"].pk, pk],
         id="api-instalment-payment",
+    ),
+    # Tenant A's buyer under tenant B's insurance policy.
+    *(
+        pytest.param(
+            method,
+            url_name,
+            "buyer",
+            lambda own, pk: [own["insurance_policy"].pk, pk],
+            id=f"{url_name.replace(':', '-')}-{method}",
+        )
+        for method, url_name in (
+            ("get", "insurance:cover-decide"),
+            ("post", "insurance:cover-decide"),
+            ("get", "insurance:cover-history"),
+        )
     ),
 ]
 
@@ -1275,7 +1824,7 @@ def test_a_form_prefilled_with_another_tenants_object_looks_like_a_missing_one(
 def normalised(response, refs: Refs, missing: Refs) -> str:
     """The answer's text with the references sent replaced by those of the missing objects."""
     text = page_text_without_its_url_and_csrf_token(response)
-    for name in ("buyer", "invoice"):
+    for name in ("buyer", "invoice", "payment_plan"):
         text = text.replace(getattr(refs, name), getattr(missing, name))
     return text
 
@@ -1339,7 +1888,7 @@ def test_tenant_a_may_send_its_own_references(
         body(refs),
     )
 
-    assert response.status_code in (200, 201, 302), response_text(response)
+    assert response.status_code in (200, 201, 204, 302), response_text(response)
     if not is_api(url_name):
         assert response.status_code == 302, "the form was not accepted"
 
