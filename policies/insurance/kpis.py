@@ -99,6 +99,45 @@ class _Sums:
     invoices: int
 
 
+@dataclass(frozen=True)
+class BuyerCoverage:
+    """A buyer's open invoices under a policy, from the last sweep (tenant base currency)."""
+
+    outstanding: Decimal
+    insured: Decimal
+    uninsured: Decimal
+    over_cover: Decimal
+    cover_lost: Decimal
+
+
+def buyer_coverage(*, policy: InsurancePolicy, buyer_ids: list[int]) -> dict[int, BuyerCoverage]:
+    """Insured, uninsured and over-cover exposure of `buyer_ids` under `policy` (one query)."""
+    money = ledger.MONEY_FIELD
+    rows = (
+        InvoiceCoverage.objects.filter(policy=policy, buyer_id__in=buyer_ids)
+        .values("buyer_id")
+        .annotate(
+            total_outstanding=Sum("outstanding"),
+            total_insured=Sum("insured"),
+            total_uninsured=Sum("uninsured"),
+            total_over_cover=Sum("over_cover"),
+            total_cover_lost=Coalesce(
+                Sum("outstanding", filter=Q(cover_lost=True)), ZERO, output_field=money
+            ),
+        )
+    )
+    return {
+        row["buyer_id"]: BuyerCoverage(
+            outstanding=row["total_outstanding"],
+            insured=row["total_insured"],
+            uninsured=row["total_uninsured"],
+            over_cover=row["total_over_cover"],
+            cover_lost=row["total_cover_lost"],
+        )
+        for row in rows
+    }
+
+
 def _coverage_sums(rows: QuerySet[InvoiceCoverage]) -> _Sums:
     money = ledger.MONEY_FIELD
     totals = rows.aggregate(

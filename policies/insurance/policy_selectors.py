@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import (
     Case,
@@ -33,6 +34,9 @@ from buyers.models import Buyer, FinancialStatement, Invoice
 from buyers.receivables import PAID_INVOICE_STATUS
 from creditguard.reference.fx import MissingRate, convert
 from creditguard.reference.selectors import fx_rates_on
+
+if TYPE_CHECKING:
+    from .kpis import BuyerCoverage
 
 from ..models import CoverDecision, CreditLimit, InsurancePolicy, InsurerCover, PolicyVersion
 from . import cover as cover_rules
@@ -109,6 +113,8 @@ class CoverRow:
     latest: CoverDecision | None  # the latest decision recorded
     pending: CoverDecision | None  # the next decision that takes effect after `as_of`
     in_scope: bool
+    # Its open invoices under the policy, from the last sweep (`kpis.buyer_coverage`).
+    figure: BuyerCoverage | None = None
 
     @property
     def kind(self) -> str | None:

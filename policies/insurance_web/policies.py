@@ -9,6 +9,7 @@ a missing one. Reading needs VIEW; every write needs MANAGE_INSURANCE.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -29,7 +30,7 @@ from creditguard.tenancy.http import TenantHttpRequest
 from creditguard.tenancy.models import Tenant
 from creditguard.web.decorators import tenant_view
 
-from ..insurance import policy_selectors
+from ..insurance import kpis, policy_selectors
 from ..insurance.scope import covered_buyers, version_in_force, versions_in_force
 from ..insurance.terms import TERM_FIELDS
 from ..models import CoveredRisk, InsurancePolicy, InsurerCover, PolicyBuyer, PolicyVersion
@@ -97,11 +98,27 @@ def _rate(value: Decimal) -> str:
 
 @tenant_view()
 def policy_list(request: TenantHttpRequest) -> HttpResponse:
+    tenant, _user = _member(request)
     on = today()
     versions = versions_in_force(on=on)
     policies = list(policy_selectors.insurance_policies())
-    rows = [{"policy": policy, "terms": versions.get(policy.pk)} for policy in policies]
-    return render(request, "policies/insurance/policy_list.html", {"rows": rows, "today": on})
+    rows = [
+        {
+            "policy": policy,
+            "terms": versions.get(policy.pk),
+            "kpis": kpis.policy_kpis(tenant=tenant, policy=policy, as_of=on),
+        }
+        for policy in policies
+    ]
+    return render(
+        request,
+        "policies/insurance/policy_list.html",
+        {
+            "rows": rows,
+            "today": on,
+            "portfolio": kpis.portfolio_insurance_kpis(tenant=tenant, as_of=on),
+        },
+    )
 
 
 @tenant_view(Permission.MANAGE_INSURANCE)
@@ -150,6 +167,7 @@ def policy_create(request: TenantHttpRequest) -> HttpResponse:
 
 @tenant_view()
 def policy_detail(request: TenantHttpRequest, pk: int) -> HttpResponse:
+    tenant, _user = _member(request)
     policy = _policy_or_404(pk)
     on = today()
     in_force = version_in_force(policy=policy, on=on)
@@ -158,11 +176,14 @@ def policy_detail(request: TenantHttpRequest, pk: int) -> HttpResponse:
         in_scope.select_related("country").order_by("legal_name", "id"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
     rows = policy_selectors.cover_rows(policy=policy, buyers=list(page.object_list), as_of=on)
+    figures = kpis.buyer_coverage(policy=policy, buyer_ids=[row.buyer.pk for row in rows])
+    rows = [replace(row, figure=figures.get(row.buyer.pk)) for row in rows]
     return render(
         request,
         "policies/insurance/policy_detail.html",
         {
             "policy": policy,
+            "kpis": kpis.policy_kpis(tenant=tenant, policy=policy, as_of=on),
             "terms": _terms_view(in_force),
             "versions": list(policy_selectors.policy_versions(policy)),
             "named": PolicyBuyer.objects.filter(policy=policy)
