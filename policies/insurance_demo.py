@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from buyers.models import Buyer, PaymentPlan
+from creditguard.dates import today
 from creditguard.tenancy.models import Tenant
 
 from .insurance import scope
@@ -286,7 +287,7 @@ def _notifications(rng: random.Random, *, tenant: Tenant, as_of: date) -> None:
             tenant=tenant,
             actor=None,
             notification=notification,
-            sent_on=as_of if late else notification.deadline - timedelta(days=rng.randint(1, 7)),
+            sent_on=today() if late else notification.deadline - timedelta(days=rng.randint(1, 7)),
             insurer_reference=f"TOL-{rng.randint(100000, 999999)}",
         )
         latest_due = max(item.due_date for item in notification.items.all())
@@ -301,7 +302,11 @@ def _notifications(rng: random.Random, *, tenant: Tenant, as_of: date) -> None:
                 beyond_maximum=True,
             )
             overdue_notifications.extension_request_decide(
-                tenant=tenant, actor=None, extension=extension, decision="granted", decided_on=as_of
+                tenant=tenant,
+                actor=None,
+                extension=extension,
+                decision="granted",
+                decided_on=today(),  # recorded today, whatever day the demo is seeded for
             )
         elif plan := PaymentPlan.objects.filter(buyer_id=notification.buyer_id).first():
             overdue_notifications.extension_request_create(

@@ -9,7 +9,6 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
@@ -215,7 +214,6 @@ class PolicyYearCloseView(APIView):
             201: DeclarationAdjustmentOutput,
             400: OpenApiResponse(description="Periods not submitted"),
             409: OpenApiResponse(description="Already closed"),
-            404: OpenApiTypes.OBJECT,
         },
     )
     def post(self, request: Request, pk: int) -> Response:
