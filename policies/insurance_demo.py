@@ -261,67 +261,89 @@ def _recent_cuts(rng: random.Random, *, tenant: Tenant, as_of: date) -> None:
 
 
 def _notifications(rng: random.Random, *, tenant: Tenant, as_of: date) -> None:
-    """Proposals from the sweep. Those whose deadline has passed were, in the demo's history,
-    proposed two weeks before it and sent in time, except two: one sent late and one never sent
-    (both lose their cover). Of the ones still due, two are reviewed. A sent one has an extension
-    granted; sent ones of buyers with a payment plan have it recorded."""
+    """A year of notification history, then today's proposals.
+
+    Month by month, the invoices that reached the end of their extension period were proposed
+    on that day and sent a few days later, in time (an invoice already past its deadline on the
+    day is sent late and loses its cover); one sent notification has an extension granted, those
+    of buyers with a payment plan have it recorded. Today's proposals stay: two reviewed, one
+    whose deadline has passed sent late today, the other past-deadline ones unsent (cover
+    lost)."""
+    first_sent = True
+    for months_back in range(12, 0, -1):
+        day = as_of - timedelta(days=30 * months_back)
+        overdue_notifications.overdue_notifications_propose(tenant=tenant, as_of=day)
+        for notification in OverdueNotification.objects.filter(status="proposed").order_by("pk"):
+            OverdueNotification.objects.filter(pk=notification.pk).update(
+                created_at=datetime.combine(day, time(9), tzinfo=UTC)
+            )
+            notification.refresh_from_db()
+            notification = overdue_notifications.notification_review(
+                tenant=tenant, actor=None, notification=notification
+            )
+            sent_on = day + timedelta(days=rng.randint(1, 5))
+            notification = overdue_notifications.notification_mark_sent(
+                tenant=tenant,
+                actor=None,
+                notification=notification,
+                sent_on=min(sent_on, max(notification.deadline, day), today()),
+                insurer_reference=f"TOL-{rng.randint(100000, 999999)}",
+            )
+            _extension_or_plan(rng, tenant=tenant, notification=notification, grant=first_sent)
+            first_sent = False
     overdue_notifications.overdue_notifications_propose(tenant=tenant, as_of=as_of)
     proposed = list(
         OverdueNotification.objects.filter(status="proposed").order_by("deadline", "pk")
     )
     past = [notification for notification in proposed if notification.deadline < as_of]
-    due = [notification for notification in proposed if notification.deadline >= as_of]
-    for index, notification in enumerate(past[:-1]):
-        late = index == len(past) - 2
-        if not late:
-            # The demo's history: proposed two weeks before the deadline.
-            proposed_on = notification.deadline - timedelta(days=14)
-            OverdueNotification.objects.filter(pk=notification.pk).update(
-                created_at=datetime.combine(proposed_on, time(9), tzinfo=UTC)
-            )
-            notification.refresh_from_db()
+    for notification in past[:1]:
         notification = overdue_notifications.notification_review(
             tenant=tenant, actor=None, notification=notification
         )
-        notification = overdue_notifications.notification_mark_sent(
+        overdue_notifications.notification_mark_sent(
             tenant=tenant,
             actor=None,
             notification=notification,
-            sent_on=today() if late else notification.deadline - timedelta(days=rng.randint(1, 7)),
+            sent_on=today(),
             insurer_reference=f"TOL-{rng.randint(100000, 999999)}",
         )
-        latest_due = max(item.due_date for item in notification.items.all())
-        if index == 0:
-            extension = overdue_notifications.extension_request_create(
-                tenant=tenant,
-                actor=None,
-                notification=notification,
-                kind="extension",
-                requested_until=latest_due + timedelta(days=120),
-                notes="Buyer confirmed payment after its customer settles; 30 days asked.",
-                beyond_maximum=True,
-            )
-            overdue_notifications.extension_request_decide(
-                tenant=tenant,
-                actor=None,
-                extension=extension,
-                decision="granted",
-                decided_on=today(),  # recorded today, whatever day the demo is seeded for
-            )
-        elif plan := PaymentPlan.objects.filter(buyer_id=notification.buyer_id).first():
-            overdue_notifications.extension_request_create(
-                tenant=tenant,
-                actor=None,
-                notification=notification,
-                kind="payment_plan",
-                requested_until=latest_due + timedelta(days=150),
-                payment_plan=plan,
-                notes="Three monthly instalments agreed with the buyer.",
-                beyond_maximum=True,
-            )
-    for notification in due[:2]:
+    for notification in [n for n in proposed if n.deadline >= as_of][:2]:
         overdue_notifications.notification_review(
             tenant=tenant, actor=None, notification=notification
+        )
+
+
+def _extension_or_plan(
+    rng: random.Random, *, tenant: Tenant, notification: OverdueNotification, grant: bool
+) -> None:
+    latest_due = max(item.due_date for item in notification.items.all())
+    if grant:
+        extension = overdue_notifications.extension_request_create(
+            tenant=tenant,
+            actor=None,
+            notification=notification,
+            kind="extension",
+            requested_until=latest_due + timedelta(days=120),
+            notes="Buyer confirmed payment after its customer settles; 30 days asked.",
+            beyond_maximum=True,
+        )
+        overdue_notifications.extension_request_decide(
+            tenant=tenant,
+            actor=None,
+            extension=extension,
+            decision="granted",
+            decided_on=today(),  # recorded today, whatever day the demo is seeded for
+        )
+    elif plan := PaymentPlan.objects.filter(buyer_id=notification.buyer_id).first():
+        overdue_notifications.extension_request_create(
+            tenant=tenant,
+            actor=None,
+            notification=notification,
+            kind="payment_plan",
+            requested_until=latest_due + timedelta(days=150),
+            payment_plan=plan,
+            notes="Three monthly instalments agreed with the buyer.",
+            beyond_maximum=True,
         )
 
 
