@@ -63,4 +63,5 @@ urlpatterns = [
     path("limits/", include("policies.urls")),
     path("policies/", include("policies.insurance_web.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("claims/", include("claims.urls")),
 ]

@@ -8,7 +8,7 @@ every function here sees the active tenant's data only; country risk is global r
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -333,13 +333,17 @@ def _as_date(value: date | datetime) -> date:
     return timezone.localdate(value) if isinstance(value, datetime) else value
 
 
-def claim_default_dates() -> dict[int, date]:
-    """Hook for claims: buyer id → date of the first insolvency or protracted-default claim.
+# Apps above monitoring that record defaults of their own (claims) register a source here from
+# their `ready()`: a callable giving (buyer id, date) pairs, read by `default_dates`.
+DefaultSource = Callable[[], Iterable[tuple[int, date]]]
+DEFAULT_SOURCES: list[DefaultSource] = []
 
-    Claims (`claims/`) do not exist yet; when they do, return the earliest cause date of each
-    buyer's claims here and `default_dates` counts them as defaults.
-    """
-    return {}
+
+def register_default_source(source: DefaultSource) -> None:
+    """Let `default_dates` count the defaults `source` knows of (called from an app's
+    ``ready``; monitoring never imports the apps above it)."""
+    if source not in DEFAULT_SOURCES:
+        DEFAULT_SOURCES.append(source)
 
 
 def default_dates() -> dict[int, date]:
@@ -347,7 +351,8 @@ def default_dates() -> dict[int, date]:
 
     A default event is an insolvency filing or proceedings (`LegalEvent`), the buyer's status
     insolvent (dated by its last change, the best date the buyer record keeps), an invoice
-    written off (dated by its last change) or, later, a claim (`claim_default_dates`).
+    written off (dated by its last change) or one a registered source knows of (claims: an
+    insolvency claim, or a paid protracted-default claim, dated by its date of loss).
     """
     first: dict[int, date] = {}
 
@@ -372,7 +377,8 @@ def default_dates() -> dict[int, date]:
         .annotate(first=Min("updated_at"))
         .values_list("buyer_id", "first")
     )
-    add(claim_default_dates().items())
+    for source in DEFAULT_SOURCES:
+        add(source())
     return first
 
 

@@ -61,6 +61,9 @@ EVENT_TYPES = (
     "alert.resolved",
     "cover.changed",  # an insurer's decision on a cover was recorded (policies)
     "deadline.approaching",  # a policy deadline of an open invoice is near (policies)
+    "claim.submitted",  # a claim was submitted to the insurer (claims)
+    "claim.decided",  # the insurer approved, partially approved or rejected a claim (claims)
+    "claim.paid",  # the insurer paid a claim (claims)
 )
 ROTATION_OVERLAP = timedelta(hours=24)
 MAX_ATTEMPTS = 8

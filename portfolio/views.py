@@ -3,6 +3,7 @@ from django.shortcuts import render
 
 from buyers.charts import aging_bars
 from buyers.selectors import portfolio_summary
+from claims.selectors import claims_kpis
 from creditguard.audit.selectors import audit_events
 from creditguard.dates import today
 from creditguard.reference.models import Country
@@ -33,5 +34,6 @@ def dashboard(request: TenantHttpRequest) -> HttpResponse:
             ],
             "recent_events": audit_events()[:10],
             "insurance": portfolio_insurance_kpis(tenant=request.tenant, as_of=today()),
+            "claims": claims_kpis(tenant=request.tenant, as_of=today()),
         },
     )

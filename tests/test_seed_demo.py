@@ -21,6 +21,12 @@ COUNTED = [
     "policies.CreditLimit",
     "policies.LimitRequest",
     "policies.InsurerCover",
+    "policies.InsurancePolicy",
+    "policies.CoverDecision",
+    "policies.OverdueNotification",
+    "policies.Declaration",
+    "policies.InvoiceCoverage",
+    "claims.Claim",
     "accounts.Membership",
 ]
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("buyers.api.urls")),
     path("", include("policies.api.urls")),
     path("", include("policies.insurance_api.urls")),
+    path("", include("claims.api.urls")),
     path("", include("monitoring.api.urls")),
     path("", include("monitoring.scores_api_urls")),
 ]

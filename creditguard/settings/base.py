@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "buyers",
     "monitoring",
     "policies",
+    "claims",
     "portfolio",
 ]
 
@@ -348,6 +349,11 @@ SPECTACULAR_SETTINGS = {
         "LegalEventKindEnum": "monitoring.models.LegalEvent.Kind",
         "ScoreTriggerEnum": "monitoring.models.BuyerScore.Trigger",
         "CountryRiskChangeEnum": ["downgrade", "upgrade"],
+        "ClaimStatusEnum": "claims.models.Claim.Status",
+        "CoveredRiskEnum": "policies.models.CoveredRisk",
+        "RecoverySourceEnum": "claims.models.Recovery.Source",
+        "SourceEnum": "policies.models.LimitRequest.Source",
+        "ClaimDecisionEnum": ["approved", "partially_approved", "rejected"],
     },
 }
 

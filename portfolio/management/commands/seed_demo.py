@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from buyers.demo import seed_demo_buyers
+from claims.demo import seed_demo_claims
 from creditguard.accounts.models import Membership
 from creditguard.accounts.roles import Role
 from creditguard.tenancy.context import tenant_context
@@ -73,6 +74,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {tenant.name}: two years of monthly scores and alerts")
             if seed_demo_policies(tenant=tenant, as_of=as_of):
                 self.stdout.write(f"  {tenant.name}: demo credit policy and limits created")
+            if seed_demo_claims(tenant=tenant, as_of=as_of):
+                self.stdout.write(f"  {tenant.name}: demo claims in every state")
             refresh_demo_alerts(tenant=tenant, as_of=as_of, first_seed=first_seed)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000/"))
         self.stdout.write(f"  password for every demo user: {DEMO_PASSWORD}")

@@ -1,0 +1,1 @@
+"""Claims under trade credit insurance policies: filing, eligibility, indemnity, workflow."""

@@ -1,0 +1,1 @@
+"""REST API of claims (mounted under /api/v1/)."""
