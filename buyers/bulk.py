@@ -65,6 +65,7 @@ from psycopg2.extras import execute_values
 from creditguard.audit.services import audit_record
 from creditguard.tenancy.context import current_tenant
 
+from .figures import analyze_if_grown
 from .models import Buyer
 from .receivables import invoice_status
 from .records import KINDS, STATEMENT_FIGURES, RecordError, parse_records_indexed
@@ -73,6 +74,15 @@ from .signals import buyer_risk_changed
 if TYPE_CHECKING:
     from creditguard.audit.services import Actor
     from creditguard.tenancy.models import Tenant
+
+
+# The table each kind of record grows (for `analyze_if_grown`).
+BULK_TABLES = {
+    "buyers": "buyers_buyer",
+    "invoices": "buyers_invoice",
+    "payments": "buyers_payment",
+    "financial_statements": "buyers_financialstatement",
+}
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,8 @@ def bulk_upsert(*, tenant: Tenant, actor: Actor, kind: str, records: list[dict])
             action=f"{kind}.bulk_upsert",
             after={"created": created, "updated": updated, "count": created + updated},
         )
+        # A new tenant's rows must not stay unknown to the planner (`analyze_if_grown`).
+        analyze_if_grown({BULK_TABLES[kind]: created})
     return BulkResult(kind=kind, created=created, updated=updated)
 
 

@@ -447,3 +447,51 @@ def _disputes_and_plans(
                     paid_date=instalment.due_date + timedelta(days=rng.randint(-3, 3)),
                     as_of=as_of,
                 )
+
+
+DEMO_ERP_KEY_NAME = "SAP S/4HANA nightly sync"
+DEMO_ERP_BATCHES = 4
+DEMO_ERP_BATCH_SIZE = 60
+
+
+def seed_demo_erp_sync(*, tenant: Tenant, admin_email: str) -> bool:
+    """The ERP's nightly sync through the API: a write key and a few bulk batches that send the
+    latest invoices again, as an ERP does. The dashboard's activity sums them into one line (and
+    names the key only to administrators). False when the key exists already."""
+    from django.contrib.auth.models import User
+
+    from creditguard.api.models import ApiKey
+    from creditguard.api.services import api_key_create
+
+    from .exports import INVOICE_COLUMNS
+
+    with tenant_context(tenant):
+        if ApiKey.objects.filter(name=DEMO_ERP_KEY_NAME).exists():
+            return False
+        admin = User.objects.filter(email=admin_email).first()
+        if admin is None:
+            return False
+        api_key, _raw_key = api_key_create(
+            tenant=tenant, actor=admin, name=DEMO_ERP_KEY_NAME, scope="write"
+        )
+        names = [name for name, _lookup in INVOICE_COLUMNS]
+        rows = Invoice.objects.order_by("-issue_date", "-id").values_list(
+            *(lookup for _name, lookup in INVOICE_COLUMNS)
+        )[: DEMO_ERP_BATCHES * DEMO_ERP_BATCH_SIZE]
+        records = [
+            {
+                name: value.isoformat() if isinstance(value, date) else value
+                for name, value in zip(names, row, strict=True)
+                if value is not None
+            }
+            for row in rows
+        ]
+    for start in range(0, len(records), DEMO_ERP_BATCH_SIZE):
+        with tenant_context(tenant):
+            bulk_upsert(
+                tenant=tenant,
+                actor=api_key,
+                kind="invoices",
+                records=records[start : start + DEMO_ERP_BATCH_SIZE],
+            )
+    return True

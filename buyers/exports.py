@@ -11,11 +11,9 @@ so a streaming response would run its queries after the tenant is gone.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -24,9 +22,11 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+# The CSV escaping lives in creditguard (every export uses it); re-exported for this app's callers.
+from creditguard.spreadsheet import FORMULA_TRIGGERS, csv_bytes, formula_safe  # noqa: F401
+
 from .models import Buyer, Invoice
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Built in memory inside one request. openpyxl needs about 0.1 ms of CPU per invoice row, so
 # XLSX stops at 50,000 rows (~5 s) to stay well inside the web server's 30 s timeout; CSV is
 # some 40 times cheaper per row.
@@ -77,13 +77,6 @@ class Table:
     rows: list[tuple[Any, ...]]
 
 
-def formula_safe(value: Any) -> Any:
-    """Text that a spreadsheet would evaluate, made inert with a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
 def export_table(*, kind: str, max_rows: int, status: str = "", country: str = "") -> Table:
     """The active tenant's buyers or invoices, optionally filtered by status and country."""
     if kind == "buyers":
@@ -102,23 +95,6 @@ def export_table(*, kind: str, max_rows: int, status: str = "", country: str = "
     if len(values) > max_rows:
         raise ExportTooLarge(max_rows)
     return Table(columns=tuple(name for name, _lookup in columns), rows=values)
-
-
-def _csv_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(formula_safe(value))
-
-
-def csv_bytes(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
-    """UTF-8 with a byte-order mark, which is how Excel recognises UTF-8 in a CSV file."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([_csv_text(name) for name in columns])
-    writer.writerows([_csv_text(value) for value in row] for row in rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def _xlsx_value(sheet: WriteOnlyWorksheet, value: Any) -> Any:

@@ -17,7 +17,10 @@ from creditguard.reference.selectors import country_choices
 
 from .models import Buyer, Dispute, Invoice
 from .records import INCOME_STATEMENT_FIGURES, STATEMENT_FIGURE_LABELS, STATEMENT_FIGURES
-from .selectors import OPEN_STATUSES
+from .selectors import OPEN_STATUSES, BuyerListFilters
+
+# Grades run from 1 (best) to 10 (worst), as `monitoring.scoring` assigns them.
+GRADE_BEST, GRADE_WORST = 1, 10
 
 
 class DecimalFieldOptions(TypedDict, total=False):
@@ -49,7 +52,11 @@ def new_reference(prefix: str) -> str:
 
 
 class BuyerFilterForm(forms.Form):
-    """The list page's search and filters (GET); unknown values simply filter nothing."""
+    """The list page's search and filters (GET; the names are the list's URL parameters).
+
+    A value that is not a choice (e.g. an unknown country) filters nothing; a number out of
+    range is an error on its field, and that filter is left out.
+    """
 
     q = forms.CharField(
         label=_("Search"),
@@ -65,19 +72,118 @@ class BuyerFilterForm(forms.Form):
         required=False,
         choices=[("", _("All statuses")), *Buyer.Status.choices],
     )
+    policy = forms.TypedChoiceField(
+        label=_("Insurance policy"), required=False, coerce=int, empty_value=None
+    )
+    grade_min = forms.IntegerField(
+        label=_("Grade from"),
+        required=False,
+        min_value=GRADE_BEST,
+        max_value=GRADE_WORST,
+        widget=forms.NumberInput(attrs={"placeholder": str(GRADE_BEST), "class": "narrow"}),
+    )
+    grade_max = forms.IntegerField(
+        label=_("Grade to"),
+        required=False,
+        min_value=GRADE_BEST,
+        max_value=GRADE_WORST,
+        widget=forms.NumberInput(attrs={"placeholder": str(GRADE_WORST), "class": "narrow"}),
+    )
+    utilisation_min = forms.DecimalField(
+        label=_("Limit used at least (%)"),
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=7,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"placeholder": "80", "class": "narrow"}),
+    )
+    overdue = forms.BooleanField(label=_("Overdue"), required=False)
+    over_limit = forms.BooleanField(label=_("Over limit"), required=False)
+    no_limit = forms.BooleanField(label=_("No limit"), required=False)
+    uninsured = forms.BooleanField(label=_("Uninsured"), required=False)
+
+    CHECKBOXES = ("overdue", "over_limit", "no_limit", "uninsured")
 
     def __init__(
         self,
         *args,
         countries: list[tuple[str, str]],
         sectors: list[tuple[str, str]],
+        policies: list[tuple[int, str]] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["country"].choices = [("", _("All countries")), *countries]
         self.fields["sector"].choices = [("", _("All sectors")), *sectors]
-        for name in ("country", "sector", "status"):
+        self.fields["policy"].choices = [("", _("All policies")), *(policies or [])]
+        for name in ("country", "sector", "status", "policy", *self.CHECKBOXES):
             self.fields[name].widget.attrs["data-autosubmit"] = ""
+        for name in self.CHECKBOXES:
+            self.fields[name].widget.attrs["value"] = "1"  # ?overdue=1, as the links use
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        lowest, highest = cleaned.get("grade_min"), cleaned.get("grade_max")
+        if lowest is not None and highest is not None and lowest > highest:
+            self.add_error(
+                "grade_max", _("The grade to must not be better (lower) than the grade from.")
+            )
+            cleaned.pop("grade_max", None)
+        return cleaned
+
+    def filters(self) -> BuyerListFilters:
+        """The valid filters (call `is_valid()` first); a field with an error filters nothing."""
+        data = getattr(self, "cleaned_data", {})
+        return BuyerListFilters(
+            search=(data.get("q") or "").strip(),
+            country=data.get("country") or "",
+            sector=data.get("sector") or "",
+            status=data.get("status") or "",
+            grade_min=data.get("grade_min"),
+            grade_max=data.get("grade_max"),
+            policy_id=data.get("policy"),
+            overdue=bool(data.get("overdue")),
+            over_limit=bool(data.get("over_limit")),
+            no_limit=bool(data.get("no_limit")),
+            uninsured=bool(data.get("uninsured")),
+            utilisation_min=data.get("utilisation_min"),
+        )
+
+
+class InvoiceFilterForm(forms.Form):
+    """The credit file's invoice filter (GET): status, due-date range, invoice number."""
+
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[
+            ("", _("All invoices")),
+            ("open", _("Open")),
+            ("overdue", _("Overdue")),
+            ("paid", _("Paid")),
+            ("disputed", _("Disputed")),
+        ],
+    )
+    due_from = forms.DateField(
+        label=_("Due from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    due_to = forms.DateField(
+        label=_("Due to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    number = forms.CharField(
+        label=_("Invoice number"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Number or ERP ref")}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        first, last = cleaned.get("due_from"), cleaned.get("due_to")
+        if first and last and first > last:
+            self.add_error("due_to", _("The end of the due-date range is before its start."))
+            cleaned.pop("due_to", None)
+        return cleaned
 
 
 class BuyerForm(forms.Form):

@@ -1,5 +1,6 @@
 """Import and export pages: parse the request, call `buyers.imports` / `buyers.exports`, render."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -15,7 +16,7 @@ from creditguard.web.decorators import tenant_view
 
 from . import imports
 from .exports import CONTENT_TYPES, EXPORT_MAX_ROWS, ExportTooLarge, export_file
-from .import_forms import ColumnMappingForm, ImportUploadForm
+from .import_forms import ColumnMappingForm, ImportUploadForm, ReadOptionsForm
 from .models import ImportJob
 
 JOBS_PER_PAGE = 25
@@ -72,8 +73,30 @@ def import_list(request: HttpRequest) -> HttpResponse:
             "page": Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page")),
             "exports": [("buyers", _("Buyers")), ("invoices", _("Invoices"))],
             "export_limits": EXPORT_MAX_ROWS,
+            "template_kinds": ImportJob.Kind.choices,
+            "draft_statuses": imports.DRAFT_STATUSES,
+            "retention_days": settings.IMPORT_DRAFT_RETENTION_DAYS,
         },
     )
+
+
+def _read_options_posted(
+    request: HttpRequest, job: ImportJob, reading: imports.FileReading
+) -> tuple[ReadOptionsForm, HttpResponse | None]:
+    """The read options form; on a valid POST of it, the file read again and a redirect."""
+    posted = request.method == "POST" and "read_options" in request.POST
+    form = ReadOptionsForm(request.POST if posted else None, reading=reading)
+    if not posted or not form.is_valid():
+        return form, None
+    options = form.read_options()
+    try:
+        imports.import_job_read_options(job=job, options=options)
+    except imports.ImportFileError as error:
+        # The encoding or the delimiter cannot read the file: name the one that was changed.
+        changed = "delimiter" if options.encoding == reading.options.encoding else "encoding"
+        form.add_error(changed, error.message)
+        return form, None
+    return form, redirect(request.path)
 
 
 @tenant_view(Permission.EDIT_RECEIVABLES)
@@ -85,17 +108,32 @@ def import_map(request: HttpRequest, job_id: int) -> HttpResponse:
         sheet = imports.read_job_sheet(job)
     except imports.ImportFileError as error:
         return _file_gone(request, job, error)
+    reading = imports.import_job_reading(job=job, sheet=sheet)
+    options_form, done = _read_options_posted(request, job, reading)
+    if done is not None:
+        return done
     first_row = sheet.frame.iloc[0]
+    mapping_posted = request.method == "POST" and "read_options" not in request.POST
     form = ColumnMappingForm(
-        request.POST or None,
+        request.POST if mapping_posted else None,
         fields=imports.import_fields(job.kind),
         columns=[(column, first_row[column]) for column in sheet.columns],
-        initial=job.column_mapping,
+        initial=imports.job_field_columns(job),
     )
-    if request.method == "POST" and form.is_valid():
+    if mapping_posted and form.is_valid():
         imports.import_job_map(job=job, mapping=form.cleaned_data)
         return redirect("imports:preview", job_id=job.pk)
-    return render(request, "buyers/imports/map.html", {"job": job, "form": form})
+    return render(
+        request,
+        "buyers/imports/map.html",
+        {
+            "job": job,
+            "form": form,
+            "options_form": options_form,
+            "reading": reading,
+            "retention_days": settings.IMPORT_DRAFT_RETENTION_DAYS,
+        },
+    )
 
 
 @tenant_view(Permission.EDIT_RECEIVABLES)
@@ -103,14 +141,51 @@ def import_preview(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _job_or_404(job_id)
     if job.status != ImportJob.Status.UPLOADED:
         return redirect("imports:detail", job_id=job.pk)
-    if imports.missing_required_fields(job.kind, job.column_mapping):
+    if imports.missing_required_fields(job.kind, imports.job_field_columns(job)):
         messages.error(request, _("Choose a column for every required field first."))
         return redirect("imports:map", job_id=job.pk)
     try:
         preview = imports.import_job_preview(tenant=request.tenant, job=job)
     except imports.ImportFileError as error:
         return _file_gone(request, job, error)
-    return render(request, "buyers/imports/preview.html", {"job": job, "preview": preview})
+    options_form, done = _read_options_posted(request, job, preview.reading)
+    if done is not None:
+        return done
+    return render(
+        request,
+        "buyers/imports/preview.html",
+        {
+            "job": job,
+            "preview": preview,
+            "options_form": options_form,
+            "retention_days": settings.IMPORT_DRAFT_RETENTION_DAYS,
+        },
+    )
+
+
+@tenant_view(Permission.EDIT_RECEIVABLES)
+@require_POST
+def import_delete(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _job_or_404(job_id)
+    try:
+        imports.import_job_delete(tenant=request.tenant, actor=request.user, job=job)
+    except imports.ImportFileError as error:
+        messages.error(request, error.message)
+        return redirect("imports:detail", job_id=job.pk)
+    messages.success(
+        request, _("The upload “%(file)s” was deleted.") % {"file": job.original_filename}
+    )
+    return redirect("imports:list")
+
+
+@tenant_view(Permission.VIEW)
+def import_template(request: HttpRequest, kind: str, file_format: str) -> HttpResponse:
+    content = imports.template_file(kind=kind, file_format=file_format)
+    return _attachment(
+        content,
+        content_type=CONTENT_TYPES[file_format],
+        filename=f"creditguard-{kind.replace('_', '-')}-template.{file_format}",
+    )
 
 
 @tenant_view(Permission.EDIT_RECEIVABLES)
@@ -132,7 +207,12 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(
         request,
         "buyers/imports/detail.html",
-        {"job": job, "progress": imports.import_progress(job), "errors": errors},
+        {
+            "job": job,
+            "progress": imports.import_progress(job),
+            "errors": errors,
+            "retention_days": settings.IMPORT_DRAFT_RETENTION_DAYS,
+        },
     )
 
 

@@ -337,8 +337,12 @@ def settled_for_dbt_sql(alias: str, *, as_of: str) -> str:
     )
 
 
-def credit_sales_sql(alias: str, *, as_of: str) -> str:
-    return f"({alias}.issue_date >= {as_of} - {receivables.DSO_PERIOD_DAYS})"
+def credit_sales_sql(
+    alias: str, *, as_of: str, period_days: int = receivables.DSO_PERIOD_DAYS
+) -> str:
+    """Invoiced in the trailing window (`DSO_PERIOD_DAYS`, or ``period_days`` for a DSO over
+    another period, e.g. the 365 days of `BuyerFigures.credit_sales_365`)."""
+    return f"({alias}.issue_date >= {as_of} - {int(period_days)})"
 
 
 def dbt_sql(alias: str = "i", *, as_of: str, fx: str = "fx") -> str:

@@ -414,3 +414,109 @@ class ImportJob(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.original_filename}"
+
+
+class BuyerFigures(TenantOwnedModel):
+    """The buyer's current figures in the tenant's base currency, maintained by
+    `buyers.figures` (never computed on read): the lists, the dashboard and the limits overview
+    read these instead of aggregating invoices. Call `buyers.figures.figures_fresh` first."""
+
+    buyer = models.OneToOneField(
+        Buyer, on_delete=models.CASCADE, related_name="figures", db_constraint=False
+    )
+    as_of = models.DateField(_("figures as of"))
+    exposure = models.DecimalField(_("exposure"), default=Decimal("0"), **MONEY)
+    overdue = models.DecimalField(_("overdue"), default=Decimal("0"), **MONEY)
+    disputed = models.DecimalField(_("disputed"), default=Decimal("0"), **MONEY)
+    aging_current = models.DecimalField(default=Decimal("0"), **MONEY)
+    aging_1_30 = models.DecimalField(default=Decimal("0"), **MONEY)
+    aging_31_60 = models.DecimalField(default=Decimal("0"), **MONEY)
+    aging_61_90 = models.DecimalField(default=Decimal("0"), **MONEY)
+    aging_91_180 = models.DecimalField(default=Decimal("0"), **MONEY)
+    aging_over_180 = models.DecimalField(default=Decimal("0"), **MONEY)
+    open_invoices = models.IntegerField(default=0)
+    overdue_invoices = models.IntegerField(default=0)
+    days_overdue_max = models.IntegerField(default=0)
+    credit_sales_365 = models.DecimalField(default=Decimal("0"), **MONEY)
+    score = models.IntegerField(_("score"), null=True, blank=True)
+    grade = models.PositiveSmallIntegerField(_("grade"), null=True, blank=True)
+    pd = models.DecimalField(_("12-month PD"), max_digits=7, decimal_places=5, null=True)
+    model_version = models.CharField(max_length=20, blank=True, default="")
+    credit_limit = models.DecimalField(_("credit limit"), null=True, blank=True, **MONEY)
+    limit_blocked = models.BooleanField(default=False)
+    cover = models.DecimalField(_("insurer cover"), null=True, blank=True, **MONEY)
+    insured = models.DecimalField(_("insured"), default=Decimal("0"), **MONEY)
+    # The covering insurance policy's id: buyers sits below policies and cannot reference it.
+    policy_id = models.BigIntegerField(null=True, blank=True)
+    utilisation = models.GeneratedField(
+        expression=models.Case(
+            models.When(
+                credit_limit__gt=0,
+                then=models.ExpressionWrapper(
+                    F("exposure") / F("credit_limit"),
+                    output_field=models.DecimalField(max_digits=30, decimal_places=6),
+                ),
+            ),
+            default=None,
+        ),
+        output_field=models.DecimalField(max_digits=30, decimal_places=6),
+        db_persist=True,
+    )
+    open_alerts = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "buyer"], name="buyerfigures_unique_buyer"),
+        ]
+        indexes = [
+            models.Index("tenant", F("exposure").desc(), "buyer", name="buyerfigures_exposure_idx"),
+            models.Index(fields=["tenant", "grade"], name="buyerfigures_grade_idx"),
+            # The Limits overview's default order: utilisation, then exposure, then the buyer.
+            models.Index(
+                "tenant",
+                F("utilisation").desc(nulls_last=True),
+                F("exposure").desc(),
+                "buyer",
+                name="buyerfigures_util_idx",
+            ),
+            models.Index(
+                fields=["tenant", "overdue"],
+                name="buyerfigures_overdue_idx",
+                condition=Q(overdue__gt=0),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.buyer_id} {self.as_of}"
+
+
+class FiguresDirty(TenantOwnedModel):
+    """A buyer whose figures must be recomputed: written by the database triggers on every
+    table a figure depends on (migration buyers 0005), claimed by `buyers.figures`."""
+
+    buyer_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "buyer_id"], name="figuresdirty_unique"),
+        ]
+
+
+class PortfolioSnapshot(TenantOwnedModel):
+    """The tenant's portfolio totals at the end of a day (base currency), for trends (DSO)."""
+
+    as_of = models.DateField(_("as of"))
+    exposure = models.DecimalField(_("exposure"), **MONEY)
+    overdue = models.DecimalField(_("overdue"), **MONEY)
+    insured = models.DecimalField(_("insured"), **MONEY)
+    credit_sales_365 = models.DecimalField(**MONEY)
+    buyer_count = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "as_of"], name="snapshot_unique_day"),
+        ]
+        ordering = ["-as_of"]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.as_of}"

@@ -7,9 +7,12 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.expressions import OrderBy
+from django.db.models.functions import Coalesce
 
 from creditguard.dates import today
+from creditguard.i18n import name_order
 from creditguard.reference.fx import CENT
 from creditguard.reference.selectors import fx_rates_on
 from creditguard.tenancy.models import Tenant
@@ -22,18 +25,26 @@ if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
 ZERO = Decimal("0")
-BUYER_ORDERINGS = {
+HUNDRED = Decimal("100")
+# The buyer list's sort keys (`?sort=`, "-" for descending) and what each sorts by; name and
+# country sort as names are read in the active language (`creditguard.i18n.name_order`). The
+# figures come from `BuyerFigures` (kept current by `buyers.figures`), never from the invoices.
+BUYER_SORT_FIELDS = {
     "name": "legal_name",
-    "-name": "-legal_name",
-    "exposure": "exposure",
-    "-exposure": "-exposure",
-    "overdue": "overdue",
-    "-overdue": "-overdue",
     "country": "country__name",
-    "-country": "-country__name",
+    "exposure": "figures__exposure",
+    "overdue": "figures__overdue",
+    "grade": "figures__grade",
+    "score": "figures__score",
+    "limit": "figures__credit_limit",
+    "utilisation": "figures__utilisation",
+    "cover": "figures__cover",
     "updated": "updated_at",
-    "-updated": "-updated_at",
 }
+BUYER_ORDERINGS = frozenset([*BUYER_SORT_FIELDS, *(f"-{key}" for key in BUYER_SORT_FIELDS)])
+NAME_SORTS = {"name", "country"}
+# The credit file's invoice filter (`?status=`): what a credit controller asks for.
+INVOICE_FILTERS = ("open", "overdue", "paid", "disputed")
 
 
 class ReceivablesFigures(TypedDict):
@@ -58,30 +69,143 @@ def buyers_with_exposure(
     )
 
 
+@dataclass(frozen=True)
+class BuyerListFilters:
+    """The buyer list's filters (the `?` parameters of /buyers/ and its CSV export)."""
+
+    search: str = ""
+    country: str = ""
+    sector: str = ""
+    status: str = ""
+    grade_min: int | None = None  # grades run from 1 (best) to 10 (worst)
+    grade_max: int | None = None
+    policy_id: int | None = None  # the covering insurance policy
+    overdue: bool = False  # only buyers with an overdue amount
+    over_limit: bool = False  # exposure above the own credit limit in force
+    no_limit: bool = False  # no own credit limit in force
+    uninsured: bool = False  # no insurer cover in force
+    utilisation_min: Decimal | None = None  # percent of the own credit limit
+
+
+def _filtered_buyers(buyers: QuerySet[Buyer], filters: BuyerListFilters) -> QuerySet[Buyer]:
+    conditions = Q()
+    if filters.search:
+        conditions &= (
+            Q(legal_name__icontains=filters.search)
+            | Q(erp_reference__iexact=filters.search)
+            | Q(registration_number__iexact=filters.search)
+            | Q(vat_number__iexact=filters.search)
+        )
+    if filters.country:
+        conditions &= Q(country_id=filters.country)
+    if filters.sector:
+        conditions &= Q(nace_section=filters.sector)
+    if filters.status:
+        conditions &= Q(status=filters.status)
+    if filters.grade_min is not None:
+        conditions &= Q(figures__grade__gte=filters.grade_min)
+    if filters.grade_max is not None:
+        conditions &= Q(figures__grade__lte=filters.grade_max)
+    if filters.policy_id is not None:
+        conditions &= Q(figures__policy_id=filters.policy_id)
+    if filters.overdue:
+        conditions &= Q(figures__overdue__gt=0)
+    if filters.over_limit:
+        conditions &= Q(figures__credit_limit__isnull=False) & Q(
+            figures__exposure__gt=F("figures__credit_limit")
+        )
+    if filters.no_limit:
+        conditions &= Q(figures__credit_limit__isnull=True)
+    if filters.uninsured:
+        conditions &= Q(figures__cover__isnull=True) | Q(figures__cover=0)
+    if filters.utilisation_min is not None:
+        conditions &= Q(figures__utilisation__gte=filters.utilisation_min / HUNDRED)
+    return buyers.filter(conditions)
+
+
+def _buyer_ordering(ordering: str, *, language: str) -> list[OrderBy]:
+    descending = ordering.startswith("-")
+    key = ordering.removeprefix("-")
+    if key not in BUYER_SORT_FIELDS:
+        key, descending = "name", False
+    field_name = BUYER_SORT_FIELDS[key]
+    if key == "country" and language.lower().startswith("zh"):
+        field_name = "country__name_zh"
+    if key in NAME_SORTS:
+        first = name_order(field_name, language=language, descending=descending)
+    else:
+        # Buyers without a figure (no score, no limit, no cover) come last either way.
+        first = (
+            F(field_name).desc(nulls_last=True)
+            if descending
+            else F(field_name).asc(nulls_last=True)
+        )
+    tie = [first] if key == "name" else [first, name_order("legal_name", language=language)]
+    return [*tie, F("id").asc()]
+
+
 def buyer_list(
     *,
     tenant: Tenant,
-    search: str = "",
-    country: str = "",
-    sector: str = "",
-    status: str = "",
+    filters: BuyerListFilters | None = None,
     ordering: str = "name",
+    language: str = "en",
 ) -> QuerySet[Buyer]:
-    buyers = buyers_with_exposure(tenant=tenant)
+    """The tenant's buyers with their current figures (`BuyerFigures`; call
+    `buyers.figures.figures_fresh` first): one query per page, however many invoices."""
+    buyers = Buyer.objects.filter(tenant=tenant).select_related("country")
+    buyers = _filtered_buyers(buyers, filters or BuyerListFilters())
+    return buyers.annotate(
+        exposure=Coalesce(F("figures__exposure"), Value(ZERO)),
+        overdue=Coalesce(F("figures__overdue"), Value(ZERO)),
+        open_invoices=Coalesce(F("figures__open_invoices"), Value(0)),
+        grade=F("figures__grade"),
+        score=F("figures__score"),
+        credit_limit=F("figures__credit_limit"),
+        limit_blocked=Coalesce(F("figures__limit_blocked"), Value(False)),
+        cover=F("figures__cover"),
+        utilisation=F("figures__utilisation"),
+    ).order_by(*_buyer_ordering(ordering, language=language))
+
+
+def credit_file_invoices(
+    *,
+    buyer: Buyer,
+    as_of: date,
+    status: str = "",
+    due_from: date | None = None,
+    due_to: date | None = None,
+    search: str = "",
+) -> QuerySet[Invoice]:
+    """The buyer's invoices for the credit file, open ones first (oldest due date first), then
+    the paid and closed ones (latest paid first). Reads only this buyer's invoices
+    (index `invoice_buyer_status_idx`)."""
+    invoices = Invoice.objects.filter(buyer=buyer)
+    if status == "open":
+        invoices = invoices.filter(ledger.open_q())
+    elif status == "overdue":
+        invoices = invoices.filter(ledger.overdue_q(as_of=as_of))
+    elif status == "paid":
+        invoices = invoices.filter(status=Invoice.Status.PAID)
+    elif status == "disputed":
+        invoices = invoices.filter(ledger.disputed_q())
+    if due_from is not None:
+        invoices = invoices.filter(due_date__gte=due_from)
+    if due_to is not None:
+        invoices = invoices.filter(due_date__lte=due_to)
     if search:
-        buyers = buyers.filter(
-            Q(legal_name__icontains=search)
-            | Q(erp_reference__iexact=search)
-            | Q(registration_number__iexact=search)
-            | Q(vat_number__iexact=search)
-        )
-    if country:
-        buyers = buyers.filter(country_id=country)
-    if sector:
-        buyers = buyers.filter(nace_section=sector)
-    if status:
-        buyers = buyers.filter(status=status)
-    return buyers.order_by(BUYER_ORDERINGS.get(ordering, "legal_name"), "id")
+        invoices = invoices.filter(Q(number__icontains=search) | Q(erp_reference__icontains=search))
+    is_open = Q(status__in=OPEN_STATUSES)
+    return invoices.annotate(
+        is_closed=Case(When(is_open, then=Value(0)), default=Value(1)),
+        open_due=Case(When(is_open, then=F("due_date")), default=Value(None)),
+    ).order_by(
+        "is_closed",
+        F("open_due").asc(nulls_last=True),
+        F("paid_date").desc(nulls_last=True),
+        "-issue_date",
+        "-id",
+    )
 
 
 @dataclass(frozen=True)

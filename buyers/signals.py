@@ -7,6 +7,8 @@ react without `buyers` importing them.
   the logs, e.g. "statement"); receivers must only act after commit.
 - `buyer_file_panels`: the buyer's credit file page is being rendered, with ``tenant`` and
   ``buyer``; a receiver returns a `BuyerFilePanel` to show (or None).
+- `buyer_list_policies`: the buyer list builds its insurance-policy filter, with ``tenant``; a
+  receiver returns the tenant's policies as (id, name) choices (`BuyerFigures.policy_id`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 buyer_risk_changed = Signal()
 buyer_file_panels = Signal()
+buyer_list_policies = Signal()
 
 
 @dataclass(frozen=True)
@@ -45,3 +48,13 @@ def buyer_file_panel_context(*, tenant: Tenant, buyer: Buyer) -> dict[str, Any]:
             context.update(panel.context)
             templates.append(panel.template_name)
     return {**context, "buyer_file_panels": templates}
+
+
+def buyer_list_policy_choices(*, tenant: Tenant) -> list[tuple[int, str]]:
+    """The insurance policies the buyer list can filter by (from the app that owns them)."""
+    from .models import Buyer
+
+    choices: list[tuple[int, str]] = []
+    for _receiver, policies in buyer_list_policies.send(sender=Buyer, tenant=tenant):
+        choices.extend(policies or [])
+    return choices

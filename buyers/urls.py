@@ -6,6 +6,7 @@ app_name = "buyers"
 
 urlpatterns = [
     path("", views.buyer_list, name="list"),
+    path("export.csv", views.buyer_export, name="export"),
     path("new/", views.buyer_create, name="create"),
     path("<int:buyer_id>/", views.buyer_detail, name="detail"),
     path("<int:buyer_id>/edit/", views.buyer_edit, name="edit"),

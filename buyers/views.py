@@ -7,7 +7,7 @@ render. Buyers are looked up through the tenant-scoped manager, so another tenan
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -15,21 +15,26 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from creditguard.accounts.roles import Permission
+from creditguard.i18n import sorted_choices
+from creditguard.reference.fx import CENT
 from creditguard.reference.models import Country
 from creditguard.reference.nace import SECTIONS, section_name
 from creditguard.web.decorators import tenant_view
 
 from . import receivables, selectors, services
 from .charts import aging_bars
+from .exports import CONTENT_TYPES, EXPORT_MAX_ROWS, csv_bytes
+from .figures import figures_fresh
 from .forms import (
     BuyerFilterForm,
     BuyerForm,
@@ -37,6 +42,7 @@ from .forms import (
     DisputeResolveForm,
     DocumentForm,
     InstalmentPaymentForm,
+    InvoiceFilterForm,
     NoteForm,
     PaymentPlanForm,
     StatementForm,
@@ -44,12 +50,25 @@ from .forms import (
 )
 from .models import Buyer, BuyerDocument, Dispute, Instalment
 from .records import STATEMENT_FIGURE_LABELS, buyer_record, parse_record
-from .signals import buyer_file_panel_context
+from .signals import buyer_file_panel_context, buyer_list_policy_choices
 
 PAGE_SIZE = 50
 # Columns the list sorts by, and the direction a first click sorts in: names A→Z, amounts and
 # dates largest/newest first (what a credit team looks for).
-SORT_COLUMNS = {"name": "", "country": "", "exposure": "-", "overdue": "-", "updated": "-"}
+SORT_COLUMNS = {
+    "name": "",
+    "country": "",
+    "exposure": "-",
+    "overdue": "-",
+    "updated": "-",
+    # Risk first: the worst grade (10) and the lowest score, the fullest limit, the largest
+    # limit and cover.
+    "grade": "-",
+    "score": "",
+    "limit": "-",
+    "utilisation": "-",
+    "cover": "-",
+}
 # (ratio key from `receivables.financial_ratios`, label, "times" or "percent")
 STATEMENT_RATIOS = [
     ("current_ratio", gettext_lazy("Current ratio"), "times"),
@@ -59,8 +78,7 @@ STATEMENT_RATIOS = [
     ("net_margin", gettext_lazy("Net margin"), "percent"),
     ("return_on_assets", gettext_lazy("Return on assets"), "percent"),
 ]
-CLOSED_INVOICES_SHOWN = 10
-OPEN_INVOICES_SHOWN = 100
+INVOICES_PER_PAGE = 25
 PAYMENTS_SHOWN = 10
 NOTES_SHOWN = 50
 # Service error keys that are called differently in the buyer form.
@@ -128,16 +146,16 @@ def _sort_links(request: HttpRequest, current: str) -> dict[str, dict[str, str]]
     return links
 
 
-@tenant_view()
-def buyer_list(request: HttpRequest) -> HttpResponse:
-    language = get_language() or "en"
-    countries = sorted(
+def _list_filter_form(request: HttpRequest, language: str) -> BuyerFilterForm:
+    """The list's filter form on `request.GET`, its choices the tenant's own values only."""
+    countries = sorted_choices(
         (
             (country.code, country.localized_name)
             for country in Country.objects.filter(code__in=Buyer.objects.values("country_id"))
         ),
-        key=lambda choice: choice[1],
+        language=language,
     )
+    # Sectors stay in NACE order (A to U): each label starts with its letter.
     sectors = sorted(
         set(Buyer.objects.order_by().values_list("nace_section", flat=True).distinct())
     )
@@ -145,25 +163,55 @@ def buyer_list(request: HttpRequest) -> HttpResponse:
         request.GET,
         countries=countries,
         sectors=[(letter, _sector_label(letter, language)) for letter in sectors],
+        policies=buyer_list_policy_choices(tenant=request.tenant),
     )
-    form.is_valid()  # invalid values (e.g. an unknown country) are left out of cleaned_data
-    filters = {name: form.cleaned_data.get(name) or "" for name in form.fields}
+    form.is_valid()  # invalid values are left out of `filters()`; the form shows their errors
+    return form
+
+
+def _active_filters(request: HttpRequest, form: BuyerFilterForm) -> list[dict[str, str]]:
+    """The filters in force, each with its label and the URL of the list without it."""
+    active = []
+    data = getattr(form, "cleaned_data", {})
+    for name, field in form.fields.items():
+        value = data.get(name)
+        if value in (None, "", False):
+            continue
+        if name in BuyerFilterForm.CHECKBOXES:
+            text = str(field.label)
+        elif isinstance(field, forms.ChoiceField):
+            choice = dict(field.choices).get(value, value)  # type: ignore[arg-type]
+            text = f"{field.label}: {choice}"
+        else:
+            text = f"{field.label}: {value}"
+        query = request.GET.copy()
+        query.pop(name, None)
+        query.pop("page", None)
+        active.append({"text": text, "url": f"?{query.urlencode()}"})
+    return active
+
+
+def _list_sort(request: HttpRequest) -> str:
     sort = request.GET.get("sort", "name")
-    if sort not in selectors.BUYER_ORDERINGS:
-        sort = "name"
+    return sort if sort in selectors.BUYER_ORDERINGS else "name"
+
+
+@tenant_view()
+def buyer_list(request: HttpRequest) -> HttpResponse:
+    language = get_language() or "en"
+    form = _list_filter_form(request, language)
+    sort = _list_sort(request)
+    figures_fresh(tenant=request.tenant)
     buyers = selectors.buyer_list(
-        tenant=request.tenant,
-        search=filters["q"].strip(),
-        country=filters["country"],
-        sector=filters["sector"],
-        status=filters["status"],
-        ordering=sort,
+        tenant=request.tenant, filters=form.filters(), ordering=sort, language=language
     )
     page = Paginator(buyers, PAGE_SIZE).get_page(request.GET.get("page"))
     for buyer in page.object_list:
         buyer.sector_name = _sector_name(buyer.nace_section, language)
     query = request.GET.copy()
     query.pop("page", None)
+    active_filters = _active_filters(request, form)
+    clear_query = f"?sort={sort}" if "sort" in request.GET else ""
     return render(
         request,
         "buyers/list.html",
@@ -172,12 +220,82 @@ def buyer_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query_string": query.urlencode(),
             "sort_links": _sort_links(request, sort),
-            "is_filtered": any(filters.values()),
+            "active_filters": active_filters,
+            "is_filtered": bool(active_filters),
+            "clear_url": reverse("buyers:list") + clear_query,
+            "export_url": reverse("buyers:export") + (f"?{query.urlencode()}" if query else ""),
             # Every buyer has a sector, so no sectors means no buyers at all.
-            "has_buyers": bool(sectors),
+            "has_buyers": len(form.fields["sector"].choices) > 1,
             "currency": request.tenant.base_currency,
         },
     )
+
+
+def _export_rows(buyers: Iterable[Buyer], language: str) -> Iterator[tuple[Any, ...]]:
+    for buyer in buyers:
+        yield (
+            buyer.erp_reference,
+            buyer.legal_name,
+            buyer.country_id,
+            buyer.country.localized_name,
+            buyer.nace_section,
+            _sector_name(buyer.nace_section, language),
+            buyer.get_status_display(),
+            buyer.grade,
+            buyer.score,
+            buyer.exposure,
+            buyer.overdue,
+            buyer.credit_limit,
+            None if buyer.utilisation is None else (buyer.utilisation * 100).quantize(CENT),
+            buyer.cover,
+        )
+
+
+@never_cache
+@tenant_view()
+def buyer_export(request: HttpRequest) -> HttpResponse:
+    """The list as filtered and sorted on the page (same parameters), as CSV in base currency."""
+    language = get_language() or "en"
+    form = _list_filter_form(request, language)
+    figures_fresh(tenant=request.tenant)
+    buyers = selectors.buyer_list(
+        tenant=request.tenant,
+        filters=form.filters(),
+        ordering=_list_sort(request),
+        language=language,
+    )
+    limit = EXPORT_MAX_ROWS["csv"]
+    rows = list(buyers[: limit + 1])
+    if len(rows) > limit:
+        messages.error(
+            request,
+            _("An export holds at most %(count)s rows. Narrow it with a filter.")
+            % {"count": f"{limit:,}"},
+        )
+        return redirect(reverse("buyers:list") + f"?{request.GET.urlencode()}")
+    currency = request.tenant.base_currency
+    columns = [
+        _("ERP reference"),
+        _("Buyer"),
+        _("Country code"),
+        _("Country"),
+        _("Sector code"),
+        _("Sector"),
+        _("Status"),
+        _("Grade"),
+        _("Score"),
+        _("Exposure (%(currency)s)") % {"currency": currency},
+        _("Overdue (%(currency)s)") % {"currency": currency},
+        _("Credit limit (%(currency)s)") % {"currency": currency},
+        _("Limit used (%)"),
+        _("Insurer cover (%(currency)s)") % {"currency": currency},
+    ]
+    response = HttpResponse(
+        csv_bytes(columns, _export_rows(rows, language)), content_type=CONTENT_TYPES["csv"]
+    )
+    filename = f"buyers-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 # --- Create and edit -------------------------------------------------------------------------
@@ -248,22 +366,36 @@ def _statement_table(statements: list[selectors.StatementView]) -> dict[str, lis
     return {"figures": figures, "ratios": ratios}
 
 
-def _invoices(buyer: Buyer, as_of: date) -> dict[str, Any]:
-    open_invoices = list(
-        buyer.invoices.filter(status__in=selectors.OPEN_STATUSES).order_by("due_date", "id")[
-            : OPEN_INVOICES_SHOWN + 1
-        ]
+def _invoices(request: HttpRequest, buyer: Buyer, as_of: date) -> dict[str, Any]:
+    """One page of the buyer's invoices, filtered by the credit file's invoice filter."""
+    form = InvoiceFilterForm(request.GET)
+    form.is_valid()  # a field with an error filters nothing; the form shows the error
+    data = getattr(form, "cleaned_data", {})
+    invoices = selectors.credit_file_invoices(
+        buyer=buyer,
+        as_of=as_of,
+        status=data.get("status") or "",
+        due_from=data.get("due_from"),
+        due_to=data.get("due_to"),
+        search=(data.get("number") or "").strip(),
     )
-    more_open = len(open_invoices) > OPEN_INVOICES_SHOWN
-    open_invoices = open_invoices[:OPEN_INVOICES_SHOWN]
-    for invoice in open_invoices:
-        invoice.days_past_due = receivables.days_past_due(due_date=invoice.due_date, as_of=as_of)
-    closed = list(
-        buyer.invoices.exclude(status__in=selectors.OPEN_STATUSES).order_by(
-            F("paid_date").desc(nulls_last=True), "-issue_date", "-id"
-        )[:CLOSED_INVOICES_SHOWN]
-    )
-    return {"open": open_invoices, "more_open": more_open, "closed": closed}
+    page = Paginator(invoices, INVOICES_PER_PAGE).get_page(request.GET.get("page"))
+    for invoice in page.object_list:
+        invoice.days_past_due = (
+            receivables.days_past_due(due_date=invoice.due_date, as_of=as_of)
+            if invoice.status in selectors.OPEN_STATUSES
+            else 0
+        )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {
+        "form": form,
+        "page": page,
+        "open": [i for i in page.object_list if i.status in selectors.OPEN_STATUSES],
+        "closed": [i for i in page.object_list if i.status not in selectors.OPEN_STATUSES],
+        "query_string": query.urlencode(),
+        "is_filtered": any(data.get(name) for name in form.fields),
+    }
 
 
 @tenant_view()
@@ -282,7 +414,7 @@ def buyer_detail(request: HttpRequest, buyer_id: int) -> HttpResponse:
             "aging_bars": aging_bars(credit_file.aging),
             "subsidiaries": [m for m in credit_file.group_members if m.parent_id == buyer.pk],
             "statement_table": _statement_table(credit_file.statements),
-            "invoices": _invoices(buyer, credit_file.as_of),
+            "invoices": _invoices(request, buyer, credit_file.as_of),
             "payments": buyer.payments.prefetch_related("allocations__invoice")[:PAYMENTS_SHOWN],
             "disputes": buyer.disputes.select_related("invoice").order_by(
                 "status", "-opened_date", "-id"

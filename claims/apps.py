@@ -16,3 +16,7 @@ class ClaimsConfig(AppConfig):
         from .selectors import default_dates_for_monitoring
 
         register_default_source(default_dates_for_monitoring)
+
+        from . import activity
+
+        activity.register()  # the activity feed's words for this app's audited actions

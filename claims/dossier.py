@@ -4,7 +4,7 @@ the indemnity calculation step by step in the policy's currency (with the exchan
 their date), the timeline and the documents — in the language asked for (English or Simplified
 Chinese).
 
-Fonts: like the overdue-notification PDF (`policies.insurance.notification_documents`), the
+Fonts: `creditguard.pdf` (like every PDF of the product): the
 stack ends in "Noto Sans CJK SC" so Chinese names and labels render as glyphs, not boxes.
 """
 
@@ -15,11 +15,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from django.template.loader import render_to_string
-from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from buyers.models import Buyer
+from creditguard.pdf import render_pdf
 from policies.models import InsurancePolicy
 
 from . import selectors, workflow
@@ -154,10 +154,12 @@ def _step_detail(code: str, params: dict[str, Any]) -> str:
     """The figures a step used, in words."""
     get = params.get
     if code == INSURED_OUTSTANDING:
-        return _("%(eligible)s of %(invoices)s invoices eligible") % {
-            "eligible": get("eligible_invoices", "—"),
-            "invoices": get("invoices", "—"),
-        }
+        invoices = get("invoices", "—")
+        return ngettext(
+            "%(eligible)s of %(invoices)s invoice eligible",
+            "%(eligible)s of %(invoices)s invoices eligible",
+            invoices if isinstance(invoices, int) else 2,
+        ) % {"eligible": get("eligible_invoices", "—"), "invoices": invoices}
     if code == NON_QUALIFYING_LOSS:
         return _("Non-qualifying loss: %(amount)s") % {"amount": get("non_qualifying_loss", "—")}
     if code == DEDUCTIBLE:
@@ -260,12 +262,7 @@ def claim_sheet(claim: Claim, *, as_of: date) -> ClaimSheet:
 
 
 def dossier_pdf(sheet: ClaimSheet, *, language: str) -> bytes:
-    from weasyprint import HTML  # type: ignore[import-untyped]  # heavy: only for a PDF
-
-    with translation.override(language):
-        html = render_to_string(PDF_TEMPLATE, {"sheet": sheet, "language": language})
-    pdf: bytes = HTML(string=html).write_pdf()
-    return pdf
+    return render_pdf(PDF_TEMPLATE, {"sheet": sheet}, language=language)
 
 
 def document_name(claim: Claim) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 from django.core.exceptions import ValidationError
 from django.db.models import Min, Q, QuerySet, Sum
@@ -336,8 +336,20 @@ def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     return (numerator / denominator).quantize(Decimal("0.0001"))
 
 
-def claims_kpis(*, tenant: Tenant, as_of: date) -> ClaimsKpis:
-    """The claims KPIs of the current tenant (see the module docstring)."""
+def claims_kpis(
+    *,
+    tenant: Tenant,
+    as_of: date,
+    buyers: QuerySet[Any] | None = None,
+    credit_sales: Decimal | None = None,
+) -> ClaimsKpis:
+    """The claims KPIs of the current tenant (see the module docstring).
+
+    ``buyers`` (a query of buyer ids) limits them to those buyers' claims; ``credit_sales`` is the
+    credit sales of the window when the caller has it already (the dashboard's BuyerFigures),
+    which spares reading the invoices.
+    """
+    claims = Claim.objects.all() if buyers is None else Claim.objects.filter(buyer_id__in=buyers)
     base = tenant.base_currency
     rates = fx_rates_on(as_of)
     factors = ledger.base_factors(rates, base=base)
@@ -349,7 +361,7 @@ def claims_kpis(*, tenant: Tenant, as_of: date) -> ClaimsKpis:
     handling: list[Decimal] = []
     paid_total = ZERO
     loss_total = ZERO
-    paid_rows = Claim.objects.filter(status=workflow.PAID).values_list(
+    paid_rows = claims.filter(status=workflow.PAID).values_list(
         "pk", "currency", "submitted_at", "paid_at", "paid_amount", "claimed_amount"
     )
     paid_currency: dict[int, str] = {}
@@ -362,7 +374,7 @@ def claims_kpis(*, tenant: Tenant, as_of: date) -> ClaimsKpis:
         loss_total += to_base(claimed, currency)
     recoveries_total = ZERO
     recoveries_paid = ZERO
-    for claim_id, currency, amount in Recovery.objects.values_list(
+    for claim_id, currency, amount in Recovery.objects.filter(claim__in=claims).values_list(
         "claim_id", "claim__currency", "amount"
     ):
         converted = to_base(amount, currency)
@@ -372,13 +384,18 @@ def claims_kpis(*, tenant: Tenant, as_of: date) -> ClaimsKpis:
     since = as_of - timedelta(days=CREDIT_SALES_DAYS)
     write_offs = ZERO
     for currency, amount in WriteOff.objects.filter(
-        written_off_on__gt=since, written_off_on__lte=as_of
+        claim__in=claims, written_off_on__gt=since, written_off_on__lte=as_of
     ).values_list("claim__currency", "amount"):
         write_offs += to_base(amount, currency)
+    invoices = Invoice.objects.filter(issue_date__gt=since, issue_date__lte=as_of)
+    if buyers is not None:
+        invoices = invoices.filter(buyer_id__in=buyers)
     sales = (
-        Invoice.objects.filter(issue_date__gt=since, issue_date__lte=as_of)
-        .annotate(amount_base=ledger.amount_in_base(factors))
-        .aggregate(total=Sum("amount_base"))["total"]
+        credit_sales
+        if credit_sales is not None
+        else invoices.annotate(amount_base=ledger.amount_in_base(factors)).aggregate(
+            total=Sum("amount_base")
+        )["total"]
         or ZERO
     )
     return ClaimsKpis(
@@ -386,7 +403,7 @@ def claims_kpis(*, tenant: Tenant, as_of: date) -> ClaimsKpis:
         handling_days_p90=percentile(handling, 90),
         loss_recovery_rate=_ratio(paid_total + recoveries_paid, loss_total),
         bad_debt_ratio=_ratio(write_offs, sales),
-        open_count=Claim.objects.filter(status__in=workflow.OPEN).count(),
+        open_count=claims.filter(status__in=workflow.OPEN).count(),
         paid_indemnity=paid_total,
         recoveries=recoveries_total,
         write_offs=write_offs,

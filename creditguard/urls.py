@@ -58,6 +58,7 @@ urlpatterns = [
         name="api-key-revoke",
     ),
     path("settings/audit/", views.audit_log, name="audit-log"),
+    path("settings/audit/export.csv", views.audit_export, name="audit-export"),
     path("buyers/", include("buyers.urls")),
     path("imports/", include("buyers.import_urls")),
     path("limits/", include("policies.urls")),

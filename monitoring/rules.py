@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from creditguard.audit.services import audit_record
 from creditguard.tenancy.models import Tenant
@@ -89,6 +89,65 @@ class Threshold:
     choices: tuple[str, ...] = ()
 
 
+# Rule texts name thresholds by placeholders (``%(grades)s``), never by their setting names
+# (``min_steps``): `RuleSetting.description` fills them with the tenant's values in words.
+def _number(value: Any) -> str:
+    """15 → "15", Decimal("12.50") → "12.5", 1000 → "1,000"."""
+    number = Decimal(str(value))
+    return f"{number.normalize():,f}" if number == number.to_integral() else f"{number:,}"
+
+
+def _plural_count(value: Any) -> int:
+    """The number ngettext chooses the plural form by (a fraction reads as plural)."""
+    number = Decimal(str(value))
+    return int(number) if number == number.to_integral() else 2
+
+
+def _days(value: Any) -> str:
+    return ngettext("%(count)s day", "%(count)s days", _plural_count(value)) % {
+        "count": _number(value)
+    }
+
+
+def _day_list(values: list[int]) -> str:
+    """[31, 61, 91] → "31, 61 and 91 days"."""
+    numbers = [_number(value) for value in values]
+    if len(numbers) > 1:
+        joined = _("%(first)s and %(last)s") % {
+            "first": ", ".join(numbers[:-1]),
+            "last": numbers[-1],
+        }
+    else:
+        joined = "".join(numbers)
+    return ngettext("%(count)s day", "%(count)s days", _plural_count(values[-1])) % {
+        "count": joined
+    }
+
+
+def _grades(value: Any) -> str:
+    return ngettext("%(count)s grade", "%(count)s grades", _plural_count(value)) % {
+        "count": _number(value)
+    }
+
+
+def _steps(value: Any) -> str:
+    return ngettext("%(count)s step", "%(count)s steps", _plural_count(value)) % {
+        "count": _number(value)
+    }
+
+
+def _points(value: Any) -> str:
+    return ngettext("%(count)s point", "%(count)s points", _plural_count(value)) % {
+        "count": _number(value)
+    }
+
+
+def _disputes(value: Any) -> str:
+    return ngettext("%(count)s dispute", "%(count)s disputes", _plural_count(value)) % {
+        "count": _number(value)
+    }
+
+
 @dataclass(frozen=True)
 class RuleDefinition:
     kind: str
@@ -98,6 +157,13 @@ class RuleDefinition:
     # State rules resolve their alerts when the condition stops holding; event rules do not.
     auto_resolves: bool = False
     check: Callable[[dict[str, Any]], dict[str, str]] | None = None
+    # The placeholders of `description` and `severity`, in words, from the thresholds.
+    words: Callable[[dict[str, Any]], dict[str, str]] | None = None
+
+    def describe(self, thresholds: dict[str, Any]) -> tuple[str, str]:
+        """(description, severity) in the active language with these thresholds filled in."""
+        words = self.words(thresholds) if self.words else {}
+        return str(self.description) % words, str(self.severity) % words
 
     @property
     def label(self) -> str:
@@ -109,7 +175,10 @@ class RuleDefinition:
 
 def _check_score_drop(values: dict[str, Any]) -> dict[str, str]:
     if values["high_points"] < values["min_points"]:
-        return {"high_points": _("Must be at least min_points.")}
+        return {
+            "high_points": _("Must be at least the drop that raises an alert (%(points)s).")
+            % {"points": _points(values["min_points"])}
+        }
     return {}
 
 
@@ -127,26 +196,35 @@ RULES: dict[str, RuleDefinition] = {
         RuleDefinition(
             Kind.GRADE_DOWNGRADE,
             gettext_lazy(
-                "The grade worsened by at least min_steps grades since the previous score, "
-                "or entered high_risk_grade or worse."
+                "The grade worsened by at least %(grades)s since the previous score, "
+                "or reached grade %(high_risk_grade)s or worse."
             ),
-            gettext_lazy("Medium; high when the new grade is high_risk_grade or worse."),
+            gettext_lazy("Medium; high when the new grade is %(high_risk_grade)s or worse."),
             (
-                Threshold("min_steps", gettext_lazy("Grades worse"), "int", 2, 1, 9),
+                Threshold("min_steps", gettext_lazy("Grades worse (at least)"), "int", 2, 1, 9),
                 Threshold("high_risk_grade", gettext_lazy("High-risk grade"), "int", 8, 2, 10),
             ),
+            words=lambda values: {
+                "grades": _grades(values["min_steps"]),
+                "high_risk_grade": _number(values["high_risk_grade"]),
+            },
         ),
         RuleDefinition(
             Kind.SCORE_DROP,
-            gettext_lazy("The score fell by at least min_points since the previous score."),
-            gettext_lazy("Medium; high from a drop of high_points."),
+            gettext_lazy("The score fell by at least %(points)s since the previous score."),
+            gettext_lazy("Medium; high from a drop of %(high_points)s."),
             (
                 Threshold(
-                    "min_points", gettext_lazy("Points"), "decimal", Decimal(15), Decimal(1), 100
+                    "min_points",
+                    gettext_lazy("Score drop (points)"),
+                    "decimal",
+                    Decimal(15),
+                    Decimal(1),
+                    100,
                 ),
                 Threshold(
                     "high_points",
-                    gettext_lazy("Points for high severity"),
+                    gettext_lazy("Drop for high severity (points)"),
                     "decimal",
                     Decimal(30),
                     Decimal(1),
@@ -154,19 +232,30 @@ RULES: dict[str, RuleDefinition] = {
                 ),
             ),
             check=_check_score_drop,
+            words=lambda values: {
+                "points": _points(values["min_points"]),
+                "high_points": _points(values["high_points"]),
+            },
         ),
         RuleDefinition(
             Kind.OVERDUE,
             gettext_lazy(
-                "At least min_amount (base currency) is more than the given days past due; "
-                "one alert for the highest bucket reached."
+                "At least %(min_amount)s (base currency) is more than %(days)s past due; "
+                "one alert for the highest of these buckets reached."
             ),
             gettext_lazy("Low, medium, high for the first, second, third bucket."),
             (
-                Threshold("days", gettext_lazy("Days past due"), "int_list", [31, 61, 91], 1, 3650),
+                Threshold(
+                    "days",
+                    gettext_lazy("Days past due (buckets)"),
+                    "int_list",
+                    [31, 61, 91],
+                    1,
+                    3650,
+                ),
                 Threshold(
                     "min_amount",
-                    gettext_lazy("Minimum amount"),
+                    gettext_lazy("Minimum overdue amount"),
                     "decimal",
                     Decimal(1000),
                     Decimal(0),
@@ -174,11 +263,16 @@ RULES: dict[str, RuleDefinition] = {
                 ),
             ),
             auto_resolves=True,
+            words=lambda values: {
+                "min_amount": _number(values["min_amount"]),
+                "days": _day_list(values["days"]),
+            },
         ),
         RuleDefinition(
             Kind.OVER_LIMIT,
             gettext_lazy(
-                "Exposure exceeds the buyer's active credit limit by more than tolerance_percent."
+                "Exposure exceeds the buyer's active credit limit by more than "
+                "%(tolerance_percent)s%%."
             ),
             gettext_lazy("High."),
             (
@@ -192,23 +286,31 @@ RULES: dict[str, RuleDefinition] = {
                 ),
             ),
             auto_resolves=True,
+            words=lambda values: {"tolerance_percent": _number(values["tolerance_percent"])},
         ),
         RuleDefinition(
             Kind.COUNTRY_DOWNGRADE,
             gettext_lazy(
-                "The buyer's country rating worsened by at least min_steps at an effective "
-                "date within the last lookback_days."
+                "The buyer's country rating worsened by at least %(steps)s at an effective "
+                "date within the last %(days)s."
             ),
-            gettext_lazy("Medium; high when the new rating is high_risk_rating or worse."),
+            gettext_lazy("Medium; high when the new rating is %(high_risk_rating)s or worse."),
             (
                 Threshold("min_steps", gettext_lazy("Rating steps"), "int", 1, 1, 9),
                 Threshold("lookback_days", gettext_lazy("Look back (days)"), "int", 92, 1, 3650),
                 Threshold("high_risk_rating", gettext_lazy("High-risk rating"), "int", 8, 1, 10),
             ),
+            words=lambda values: {
+                "steps": _steps(values["min_steps"]),
+                "days": _days(values["lookback_days"]),
+                "high_risk_rating": _number(values["high_risk_rating"]),
+            },
         ),
         RuleDefinition(
             Kind.LEGAL_EVENT,
-            gettext_lazy("A legal event of one of the kinds, dated within the last lookback_days."),
+            gettext_lazy(
+                "A legal event of one of the kinds ticked below, dated within the last %(days)s."
+            ),
             gettext_lazy(
                 "Critical for insolvency; high for judgments, payment defaults and tax liens; "
                 "medium otherwise."
@@ -223,17 +325,18 @@ RULES: dict[str, RuleDefinition] = {
                     choices=LEGAL_EVENT_KINDS,
                 ),
             ),
+            words=lambda values: {"days": _days(values["lookback_days"])},
         ),
         RuleDefinition(
             Kind.DISPUTE_SPIKE,
             gettext_lazy(
-                "Disputes opened in the last lookback_days number at least min_disputes, or "
-                "their amount exceeds share_percent of the buyer's exposure."
+                "At least %(disputes)s opened in the last %(days)s, or disputed amounts above "
+                "%(share_percent)s%% of the buyer's exposure."
             ),
             gettext_lazy("Medium."),
             (
                 Threshold("lookback_days", gettext_lazy("Look back (days)"), "int", 30, 1, 365),
-                Threshold("min_disputes", gettext_lazy("Disputes"), "int", 3, 1, 1000),
+                Threshold("min_disputes", gettext_lazy("Disputes (at least)"), "int", 3, 1, 1000),
                 Threshold(
                     "share_percent",
                     gettext_lazy("Share of exposure (%)"),
@@ -244,6 +347,11 @@ RULES: dict[str, RuleDefinition] = {
                 ),
             ),
             auto_resolves=True,
+            words=lambda values: {
+                "disputes": _disputes(values["min_disputes"]),
+                "days": _days(values["lookback_days"]),
+                "share_percent": _number(values["share_percent"]),
+            },
         ),
         RuleDefinition(
             Kind.BROKEN_PAYMENT_PLAN,
@@ -257,22 +365,24 @@ RULES: dict[str, RuleDefinition] = {
             Kind.COVER_REDUCED,
             gettext_lazy(
                 "The insurer reduced, withdrew or refused a buyer's cover: a decision recorded "
-                "within the last lookback_days."
+                "within the last %(days)s."
             ),
             gettext_lazy("High."),
             (Threshold("lookback_days", gettext_lazy("Look back (days)"), "int", 30, 1, 365),),
+            words=lambda values: {"days": _days(values["lookback_days"])},
         ),
         RuleDefinition(
             Kind.POLICY_DEADLINE,
             gettext_lazy(
                 "An open invoice not notified to the insurer has its overdue-notification or "
-                "claim-filing deadline within days_ahead days, or the deadline has passed."
+                "claim-filing deadline within %(days)s, or the deadline has passed."
             ),
             gettext_lazy(
                 "Medium; high within 3 days; critical once the deadline has passed (cover lost)."
             ),
             (Threshold("days_ahead", gettext_lazy("Days ahead"), "int", 10, 1, 365),),
             auto_resolves=True,
+            words=lambda values: {"days": _days(values["days_ahead"])},
         ),
     )
 }
@@ -292,6 +402,15 @@ class RuleSetting:
     @property
     def kind(self) -> str:
         return self.definition.kind
+
+    @property
+    def description(self) -> str:
+        """What the rule watches, in words, with this tenant's thresholds."""
+        return self.definition.describe(self.thresholds)[0]
+
+    @property
+    def severity(self) -> str:
+        return self.definition.describe(self.thresholds)[1]
 
 
 def _stored(values: Mapping[str, Any], definition: RuleDefinition) -> dict[str, Any]:

@@ -16,10 +16,11 @@ from typing import Any
 
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from buyers.models import Buyer, Invoice
+from creditguard.i18n import sort_key_for_language
 from creditguard.reference.models import Country
 from creditguard.tenancy.models import Tenant
 
@@ -302,7 +303,8 @@ def country_risk_table(
 
 def _ordered(rows: list[CountryRiskRow], ordering: str) -> list[CountryRiskRow]:
     unrated_last = 99
-    rows.sort(key=lambda row: row.name.casefold())
+    name_key = sort_key_for_language(get_language() or "en")
+    rows.sort(key=lambda row: name_key(row.name))
     if ordering == "-name":
         rows.reverse()
     elif ordering == "code":

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_POST
 
 from creditguard.accounts.roles import Permission
 from creditguard.web.decorators import tenant_view
+from creditguard.web.templatetags.money import day, month
 
 from . import alerts, rescoring, rules, selectors, webhooks
 from . import backtest as backtesting
@@ -138,8 +139,12 @@ def _evidence_value(key: str, value: Any) -> str:
         return "—"
     if key == "kind" and value in LegalEvent.Kind.values:
         return str(LegalEvent.Kind(value).label)
-    if key == "reported_at" and isinstance(value, str):
-        return value[:10]
+    if isinstance(value, str) and (
+        key in ("reported_at", "deadline", "as_of") or key.endswith("_date")
+    ):
+        return day(value)
+    if isinstance(value, str) and key.endswith("_period"):
+        return month(value)
     if key in (
         "min_amount",
         "outstanding",

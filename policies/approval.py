@@ -11,13 +11,33 @@
   the number of approvals needed is computed for that amount.
 - A refusal by any approver ends the request. Asking for information returns it to the
   requester; when they resubmit, a new round starts and earlier approvals no longer count.
+
+Approvals keep the credit policy (`breaches`). An approval is outside the policy when:
+- the buyer's grade is worse (higher) than the policy's lowest acceptable grade, or its band
+  grants no credit (maximum limit 0);
+- the amount is above one of the band's caps on this buyer (its maximum limit, its % of equity
+  or of revenue, or the limit without financial statements), unless the insurer's cover lifted
+  the recommendation above that cap, as the recommendation rules allow;
+- otherwise, the amount is above the recommendation (e.g. credit above the band's insurance
+  threshold that is not insured);
+- the terms are above the band's maximum payment terms.
+Empty terms grant the requested terms within the band's maximum (`decided_terms`).
+Such an approval is refused unless it is an explicit override: a reason is given, and the
+approver's role may override the credit policy (those who may change it). Each approver of a
+round answers for their own approval, so under four-eyes both approvals must be overrides,
+and authority and four-eyes rules apply to overrides unchanged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+
+from .recommendation import Band, Recommendation
+
+ZERO = Decimal("0")
 
 
 class Objection(StrEnum):
@@ -29,6 +49,168 @@ class Objection(StrEnum):
     AMOUNT_NOT_BELOW = "amount_not_below"
     AMOUNT_NOT_POSITIVE = "amount_not_positive"
     COMMENT_REQUIRED = "comment_required"
+    OVERRIDE_NOT_ALLOWED = "override_not_allowed"
+
+
+class Breach(StrEnum):
+    """How an approval would leave the credit policy."""
+
+    GRADE_BELOW_MINIMUM = "grade_below_minimum"
+    NO_CREDIT_BAND = "no_credit_band"
+    AMOUNT_ABOVE_BAND_MAXIMUM = "amount_above_band_maximum"
+    AMOUNT_ABOVE_EQUITY_CAP = "amount_above_equity_cap"
+    AMOUNT_ABOVE_REVENUE_CAP = "amount_above_revenue_cap"
+    AMOUNT_ABOVE_NO_FINANCIALS_CAP = "amount_above_no_financials_cap"
+    AMOUNT_ABOVE_RECOMMENDATION = "amount_above_recommendation"
+    TERMS_ABOVE_MAXIMUM = "terms_above_maximum"
+
+
+# The recommendation step that states each cap of the band on this buyer.
+CAP_STEPS: dict[str, Breach] = {
+    "band_maximum": Breach.AMOUNT_ABOVE_BAND_MAXIMUM,
+    "equity_cap": Breach.AMOUNT_ABOVE_EQUITY_CAP,
+    "revenue_cap": Breach.AMOUNT_ABOVE_REVENUE_CAP,
+    "no_financials_cap": Breach.AMOUNT_ABOVE_NO_FINANCIALS_CAP,
+}
+# The input of the decision each breach is about (form field and API field).
+BREACH_FIELDS: dict[Breach, str] = {
+    Breach.GRADE_BELOW_MINIMUM: "decision",
+    Breach.NO_CREDIT_BAND: "amount",
+    Breach.AMOUNT_ABOVE_BAND_MAXIMUM: "amount",
+    Breach.AMOUNT_ABOVE_EQUITY_CAP: "amount",
+    Breach.AMOUNT_ABOVE_REVENUE_CAP: "amount",
+    Breach.AMOUNT_ABOVE_NO_FINANCIALS_CAP: "amount",
+    Breach.AMOUNT_ABOVE_RECOMMENDATION: "amount",
+    Breach.TERMS_ABOVE_MAXIMUM: "payment_terms_days",
+}
+
+
+@dataclass(frozen=True)
+class PolicyBreach:
+    """`value` is what the approval grants (amount, days or the buyer's grade), `limit` what
+    the policy allows."""
+
+    code: Breach
+    value: Decimal | int
+    limit: Decimal | int
+
+    @property
+    def field(self) -> str:
+        return BREACH_FIELDS[self.code]
+
+    @classmethod
+    def from_json(cls, row: dict[str, str | int]) -> PolicyBreach:
+        def figure(value: str | int) -> Decimal | int:
+            return Decimal(value) if isinstance(value, str) else value
+
+        return cls(Breach(str(row["code"])), figure(row["value"]), figure(row["limit"]))
+
+    def as_json(self) -> dict[str, str | int]:
+        return {
+            "code": self.code.value,
+            "value": str(self.value) if isinstance(self.value, Decimal) else self.value,
+            "limit": str(self.limit) if isinstance(self.limit, Decimal) else self.limit,
+        }
+
+
+@dataclass(frozen=True)
+class PolicyLimits:
+    """What the credit policy in force allows one buyer, amounts in base currency: shown beside
+    the decision inputs and checked by `breaches`."""
+
+    grade: int | None
+    lowest_acceptable_grade: int
+    band: Band | None  # None: the buyer is unrated (or no band covers its grade)
+    caps: tuple[tuple[Breach, Decimal], ...]
+    recommended_amount: Decimal
+    recommended_terms_days: int | None
+
+    @property
+    def max_terms_days(self) -> int | None:
+        return None if self.band is None else self.band.max_payment_terms_days
+
+    @property
+    def cap(self) -> Decimal | None:
+        """The tightest of the band's caps on this buyer."""
+        return min((amount for _code, amount in self.caps), default=None)
+
+    @property
+    def no_credit(self) -> bool:
+        return self.band is not None and self.band.max_limit <= 0
+
+    @property
+    def grade_below_minimum(self) -> bool:
+        return self.grade is not None and self.grade > self.lowest_acceptable_grade
+
+
+def policy_limits(
+    *,
+    grade: int | None,
+    lowest_acceptable_grade: int,
+    band: Band | None,
+    recommendation: Recommendation,
+) -> PolicyLimits:
+    return PolicyLimits(
+        grade=grade,
+        lowest_acceptable_grade=lowest_acceptable_grade,
+        band=band,
+        caps=tuple(
+            (CAP_STEPS[step.code], step.amount)
+            for step in recommendation.steps
+            if step.code in CAP_STEPS and step.amount is not None
+        ),
+        recommended_amount=recommendation.amount,
+        recommended_terms_days=recommendation.payment_terms_days,
+    )
+
+
+def decided_terms(
+    *, limits: PolicyLimits | None, terms_days: int | None, requested_terms_days: int
+) -> int:
+    """The terms an approval grants: those entered, else the requested terms within the band's
+    maximum (never the requested terms above it)."""
+    if terms_days is not None:
+        return terms_days
+    if limits is None or limits.max_terms_days is None:
+        return requested_terms_days
+    return min(requested_terms_days, limits.max_terms_days)
+
+
+def breaches(
+    *, limits: PolicyLimits | None, amount: Decimal, terms_days: int
+) -> list[PolicyBreach]:
+    """How approving `amount` at `terms_days` leaves the credit policy (empty: it keeps it).
+    Without a policy in force (`limits` None) there is nothing to keep."""
+    if limits is None:
+        return []
+    found: list[PolicyBreach] = []
+    if limits.grade is not None and limits.grade_below_minimum:
+        found.append(
+            PolicyBreach(Breach.GRADE_BELOW_MINIMUM, limits.grade, limits.lowest_acceptable_grade)
+        )
+    if limits.no_credit:
+        if amount > 0:
+            found.append(PolicyBreach(Breach.NO_CREDIT_BAND, amount, ZERO))
+    elif amount > limits.recommended_amount:
+        # Insurer cover may lift the recommendation above a cap (recommendation step 6a): such
+        # a cap no longer binds, and the amount is measured against the recommendation.
+        exceeded = [
+            PolicyBreach(code, amount, cap)
+            for code, cap in limits.caps
+            if amount > cap >= limits.recommended_amount
+        ]
+        found.extend(
+            exceeded
+            or [PolicyBreach(Breach.AMOUNT_ABOVE_RECOMMENDATION, amount, limits.recommended_amount)]
+        )
+    if limits.max_terms_days is not None and terms_days > limits.max_terms_days:
+        found.append(PolicyBreach(Breach.TERMS_ABOVE_MAXIMUM, terms_days, limits.max_terms_days))
+    return found
+
+
+def override_needed(*, found: Sequence[PolicyBreach], override_reason: str) -> bool:
+    """An approval outside the policy needs a reason to be taken as an override."""
+    return bool(found) and not override_reason.strip()
 
 
 @dataclass(frozen=True)
@@ -57,11 +239,15 @@ def objections(
     amount: Decimal | None,
     authority: Decimal | None,
     earlier_approver_ids: set[int | None],
+    overriding: bool = False,
+    may_override: bool = False,
 ) -> list[Objection]:
     """Why this decision may not be taken (empty: it may).
 
     `authority` is the decider's approval authority in base currency (None: unknown, e.g. no
-    exchange rate for its currency, which never covers anything).
+    exchange rate for its currency, which never covers anything). `overriding`: the approval
+    is outside the credit policy and given as an override (with a reason); only a member who
+    `may_override` takes it.
     """
     found: list[Objection] = []
     if not is_pending:
@@ -75,6 +261,8 @@ def objections(
             found.append(Objection.ALREADY_APPROVED)
         if amount is not None and (authority is None or amount > authority):
             found.append(Objection.ABOVE_AUTHORITY)
+        if overriding and not may_override:
+            found.append(Objection.OVERRIDE_NOT_ALLOWED)
     return found
 
 

@@ -24,3 +24,22 @@ class PoliciesConfig(AppConfig):
         register_limit_source(active_limits_for_monitoring)
         register_cover_change_source(cover_changes_for_monitoring)
         register_deadline_source(deadlines_for_monitoring)
+
+        from . import activity
+
+        activity.register()  # the activity feed's words for this app's audited actions
+
+        from buyers.signals import buyer_list_policies
+
+        from .insurance.policy_selectors import policy_choices_for_buyer_list
+
+        buyer_list_policies.connect(
+            policy_choices_for_buyer_list, dispatch_uid="buyer-list-policies"
+        )
+
+        # The limit and cover columns of the buyers' maintained figures.
+        from buyers.figures import register_figure_source
+
+        from .figures import figures_from_policies
+
+        register_figure_source(figures_from_policies)

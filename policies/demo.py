@@ -23,7 +23,7 @@ from creditguard.tenancy.context import tenant_context
 from creditguard.tenancy.models import Tenant
 
 from . import insurance_demo, schedule, selectors, services
-from .models import CreditLimit, CreditPolicy, LimitDecision
+from .models import CreditLimit, CreditPolicy, LimitDecision, LimitRequest
 
 # (grades, max terms, max limit in EUR, % equity, % revenue, insurance above (EUR), level)
 BANDS_EUR = [
@@ -263,7 +263,14 @@ def _requests(
             )
         )
     senior = managers[-1]
-    above_threshold = [r for r in created if r.amount > 250_000 * scale]
+    # Approvals keep the credit policy: the half-approved showcase is one within it.
+    above_threshold = [
+        r
+        for r in created
+        if r.amount > 250_000 * scale
+        and not services.limit_request_breaches(tenant=tenant, request=r)
+        and r.requested_by_id != senior.user_id
+    ]
     if len(managers) > 1 and above_threshold:
         services.limit_request_decide(
             tenant=tenant,
@@ -282,3 +289,54 @@ def _requests(
             kind=LimitDecision.Kind.REQUEST_INFORMATION,
             comment="Please attach the latest management accounts and the order forecast.",
         )
+    _override(
+        tenant=tenant, created=created, taken=[*above_threshold[:1], *created[-1:]], members=members
+    )
+
+
+def _override(
+    *,
+    tenant: Tenant,
+    created: list[LimitRequest],
+    taken: list[LimitRequest],
+    members: dict[str, list[Membership]],
+) -> None:
+    """One request outside the credit policy approved by administrators as an override, with
+    the reason: it shows in the request, the buyer's limit, its history and the audit trail.
+    The request closest to the policy is taken; under four-eyes a second administrator
+    overrides too, so the limit is granted."""
+    admins = [admin for admin in members.get(Role.ADMIN, []) if admin.user.is_active]
+    outside = [
+        request
+        for request in created
+        if request not in taken and services.limit_request_breaches(tenant=tenant, request=request)
+    ]
+    outside.sort(key=lambda r: r.amount / max(r.recommended_amount or Decimal(0), Decimal(1)))
+    reasons = [
+        "Parent company guarantee for the full amount signed on 30 November; the group pays "
+        "within terms. Review after the season.",
+        "Agreed: the guarantee covers the amount above the policy.",
+    ]
+    for request in outside:
+        approvers = [
+            admin
+            for admin in admins
+            if admin.user_id != request.requested_by_id
+            and (selectors.authority_in_base(tenant=tenant, membership=admin) or 0)
+            >= request.amount
+        ]
+        if not approvers:
+            continue
+        for admin, reason in zip(approvers, reasons, strict=False):
+            decided = services.limit_request_decide(
+                tenant=tenant,
+                actor=admin.user,
+                membership=admin,
+                request=request,
+                kind=LimitDecision.Kind.APPROVE,
+                comment="Key account; approved above the policy for the season.",
+                override_reason=reason,
+            )
+            if decided.status != LimitRequest.Status.PENDING:
+                break
+        return

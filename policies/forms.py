@@ -58,13 +58,19 @@ class LimitRequestForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(choices=LimitDecision.Kind.choices)
+    """A decision on a limit request (rendered by `_decision_form.html`, one per request card).
+    Every label names the input in error messages; the policy rules are in the service."""
+
+    decision = forms.ChoiceField(label=_("Decision"), choices=LimitDecision.Kind.choices)
     amount = forms.DecimalField(label=_("Partial amount"), required=False, **AMOUNT)
     payment_terms_days = forms.IntegerField(
         label=_("Terms (days)"), required=False, min_value=0, max_value=365
     )
     comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea)
-    next = forms.CharField(required=False)
+    override_reason = forms.CharField(
+        label=_("Reason for overriding the policy"), required=False, widget=forms.Textarea
+    )
+    next = forms.CharField(label=_("Return to"), required=False)
 
 
 class ResubmitForm(forms.Form):

@@ -258,6 +258,10 @@ class LimitDecision(AppendOnly, TenantOwnedModel):
     authority = models.DecimalField(
         _("approval authority"), null=True, blank=True, help_text=_("In base currency."), **MONEY
     )
+    # An approval outside the credit policy is an override: how it left the policy
+    # (`approval.PolicyBreach.as_json` rows) and why the approver took it anyway.
+    policy_breaches = models.JSONField(_("policy breaches"), default=list, blank=True)
+    override_reason = models.TextField(_("reason for overriding the policy"), blank=True)
     created_at = models.DateTimeField(_("decided"), auto_now_add=True)
 
     class Meta:
@@ -273,6 +277,10 @@ class LimitDecision(AppendOnly, TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.request_id}"
+
+    @property
+    def is_override(self) -> bool:
+        return bool(self.override_reason)
 
 
 class CreditLimit(TenantOwnedModel):
@@ -320,6 +328,9 @@ class CreditLimit(TenantOwnedModel):
         verbose_name=_("responsible credit manager"),
     )
     blocked_reason = models.CharField(_("reason for blocking"), max_length=300, blank=True)
+    # Granted outside the credit policy by an explicit override (reasons of the approvals).
+    policy_override = models.BooleanField(_("policy override"), default=False)
+    override_reason = models.TextField(_("reason for overriding the policy"), blank=True)
     # Which review reminder was last sent, and for which review date (compare-and-set).
     reminder_stage = models.CharField(max_length=10, blank=True)
     reminder_for = models.DateField(null=True, blank=True)

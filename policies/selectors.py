@@ -7,11 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db.models import (
     BooleanField,
     Case,
+    Count,
     DecimalField,
     ExpressionWrapper,
     F,
@@ -27,7 +30,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, NullIf
 
 from buyers import ledger, receivables
+from buyers.figures import figures_fresh, figures_version
 from buyers.models import Buyer, FinancialStatement, Invoice
+from buyers.models import BuyerFigures as MaintainedFigures
 from buyers.selectors import buyers_with_exposure
 from creditguard.accounts.models import Membership
 from creditguard.accounts.roles import Permission
@@ -494,45 +499,18 @@ def limits_overview(
     ordering: str = "utilisation",
     as_of: date | None = None,
 ) -> QuerySet[Buyer]:
-    """Buyers with exposure, own limit and insurer cover side by side, in one query."""
-    as_of = as_of or today()
-    rates = fx_rates_on(as_of)
-    limit = CreditLimit.objects.filter(buyer_id=OuterRef("pk"))
-    # The cover in force is read from the decisions (`insurance.cover`): a reduction counts
-    # only from its effective date.
-    cover = (
-        InsurerCover.objects.filter(buyer_id=OuterRef("pk"))
-        .annotate(in_force=in_force_amount(as_of=as_of))
-        .values("buyer_id")
-        .annotate(total=Sum(F("in_force") * fx_factor(rates, to_currency=tenant.base_currency)))
-        .values("total")
-    )
-    buyers = buyers_with_exposure(tenant=tenant, as_of=as_of).annotate(
-        limit_id=Subquery(limit.values("pk")[:1]),
-        limit_amount=Subquery(limit.values("amount")[:1]),
-        limit_status=Subquery(limit.values("status")[:1]),
-        limit_terms=Subquery(limit.values("payment_terms_days")[:1]),
-        limit_review_date=Subquery(limit.values("review_date")[:1]),
-        limit_expiry_date=Subquery(limit.values("expiry_date")[:1]),
-        limit_risk_class=Subquery(limit.values("risk_class")[:1]),
-        insurer_cover=Coalesce(
-            Subquery(cover, output_field=MONEY_FIELD), Value(ZERO), output_field=MONEY_FIELD
-        ),
-    )
+    """Buyers with exposure, own limit and insurer cover side by side, in one query.
+
+    Today's overview reads the maintained figures (`buyers.BuyerFigures`, made current here):
+    no invoice or cover decision is aggregated per request. Another day (a report's date, a
+    reduction's effective date) is computed from the ledger and the decisions."""
+    if as_of is None or as_of == today():
+        figures_fresh(tenant=tenant)
+        buyers = _overview_from_figures(tenant=tenant)
+        as_of = today()
+    else:
+        buyers = _overview_computed(tenant=tenant, as_of=as_of)
     usable = Q(limit_status__in=USABLE_LIMIT_STATUSES)
-    buyers = buyers.annotate(
-        utilisation=Case(
-            When(
-                usable,
-                then=ExpressionWrapper(
-                    F("exposure") / NullIf(F("limit_amount"), Value(ZERO)),
-                    output_field=DecimalField(max_digits=30, decimal_places=6),
-                ),
-            ),
-            default=Value(None),
-            output_field=DecimalField(max_digits=30, decimal_places=6),
-        )
-    )
     review_window_end = as_of + timedelta(days=schedule.REMINDER_DAYS)
     buyers = buyers.annotate(
         over_limit=_flag(usable & Q(exposure__gt=F("limit_amount"))),
@@ -564,6 +542,70 @@ def limits_overview(
     )
 
 
+def _overview_from_figures(*, tenant: Tenant) -> QuerySet[Buyer]:
+    # The buyer's one limit is joined (creditlimit_one_per_buyer), not looked up per column;
+    # filters use these annotations, so they share the one join. The figures' own tenant_id
+    # lets their (tenant_id, utilisation) and (tenant_id, exposure) indexes give the order.
+    return (
+        Buyer.objects.filter(figures__tenant_id=tenant.pk)
+        .select_related("country")
+        .annotate(
+            exposure=F("figures__exposure"),
+            overdue=F("figures__overdue"),
+            open_invoices=F("figures__open_invoices"),
+            limit_id=F("credit_limits__id"),
+            limit_amount=F("credit_limits__amount"),
+            limit_status=F("credit_limits__status"),
+            limit_terms=F("credit_limits__payment_terms_days"),
+            limit_review_date=F("credit_limits__review_date"),
+            limit_expiry_date=F("credit_limits__expiry_date"),
+            limit_risk_class=F("credit_limits__risk_class"),
+            insurer_cover=Coalesce(F("figures__cover"), Value(ZERO), output_field=MONEY_FIELD),
+            # exposure / the limit in force in base currency (NULL without a usable limit)
+            utilisation=F("figures__utilisation"),
+        )
+    )
+
+
+def _overview_computed(*, tenant: Tenant, as_of: date) -> QuerySet[Buyer]:
+    rates = fx_rates_on(as_of)
+    limit = CreditLimit.objects.filter(buyer_id=OuterRef("pk"))
+    # The cover in force is read from the decisions (`insurance.cover`): a reduction counts
+    # only from its effective date.
+    cover = (
+        InsurerCover.objects.filter(buyer_id=OuterRef("pk"))
+        .annotate(in_force=in_force_amount(as_of=as_of))
+        .values("buyer_id")
+        .annotate(total=Sum(F("in_force") * fx_factor(rates, to_currency=tenant.base_currency)))
+        .values("total")
+    )
+    buyers = buyers_with_exposure(tenant=tenant, as_of=as_of).annotate(
+        limit_id=Subquery(limit.values("pk")[:1]),
+        limit_amount=Subquery(limit.values("amount")[:1]),
+        limit_status=Subquery(limit.values("status")[:1]),
+        limit_terms=Subquery(limit.values("payment_terms_days")[:1]),
+        limit_review_date=Subquery(limit.values("review_date")[:1]),
+        limit_expiry_date=Subquery(limit.values("expiry_date")[:1]),
+        limit_risk_class=Subquery(limit.values("risk_class")[:1]),
+        insurer_cover=Coalesce(
+            Subquery(cover, output_field=MONEY_FIELD), Value(ZERO), output_field=MONEY_FIELD
+        ),
+    )
+    return buyers.annotate(
+        utilisation=Case(
+            When(
+                Q(limit_status__in=USABLE_LIMIT_STATUSES),
+                then=ExpressionWrapper(
+                    F("exposure") / NullIf(F("limit_amount"), Value(ZERO)),
+                    output_field=DecimalField(max_digits=30, decimal_places=6),
+                ),
+            ),
+            default=Value(None),
+            output_field=DecimalField(max_digits=30, decimal_places=6),
+        )
+    )
+
+
 def _flag(condition: Q) -> Case:
     return Case(
         When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
@@ -573,6 +615,7 @@ def _flag(condition: Q) -> Case:
 @dataclass(frozen=True)
 class LimitsSummary:
     currency: str
+    buyers: int  # in the overview, unfiltered
     limits: int
     total_limits: Decimal
     total_cover: Decimal
@@ -582,31 +625,49 @@ class LimitsSummary:
     pending_requests: int
 
 
-def limits_summary(*, tenant: Tenant, as_of: date | None = None) -> LimitsSummary:
-    as_of = as_of or today()
-    overview = limits_overview(tenant=tenant, as_of=as_of)
-    usable = CreditLimit.objects.filter(status__in=USABLE_LIMIT_STATUSES)
-    rates = fx_rates_on(as_of)
-    total_cover = sum(
-        cover_in_force(
-            tenant=tenant,
-            buyer_ids=list(InsurerCover.objects.values_list("buyer_id", flat=True).distinct()),
-            as_of=as_of,
-            rates=rates,
-        ).values(),
-        ZERO,
+def _figures_totals() -> dict[str, Any]:
+    blocked = Q(buyer__status__in=BLOCKING_BUYER_STATUSES) | Q(limit_blocked=True)
+    return MaintainedFigures.objects.aggregate(
+        buyers=Count("pk"),
+        limits=Count("pk", filter=Q(credit_limit__isnull=False)),
+        total_limits=Sum("credit_limit"),
+        total_cover=Sum("cover"),
+        over_limit=Count("pk", filter=Q(utilisation__gt=1)),
+        blocked=Count("pk", filter=blocked),
     )
+
+
+def limits_summary(*, tenant: Tenant, as_of: date | None = None) -> LimitsSummary:
+    """The overview's key figures: one aggregate over the maintained figures (limits in force,
+    cover in force, over limit, blocked), one count of reviews due and one of pending
+    requests. Another day than today is computed from the overview of that day."""
+    as_of = as_of or today()
+    if as_of == today():
+        figures_fresh(tenant=tenant)
+        # Totals over every buyer: computed once per change of the figures (`figures_version`).
+        key = f"limits:summary:{tenant.pk}:{as_of}:{figures_version(tenant=tenant)}"
+        totals = cache.get_or_set(key, _figures_totals, timeout=24 * 3600)
+    else:
+        overview = limits_overview(tenant=tenant, as_of=as_of)
+        totals = overview.aggregate(
+            buyers=Count("pk"),
+            limits=Count("pk", filter=Q(limit_status__in=USABLE_LIMIT_STATUSES)),
+            total_limits=Sum("limit_amount", filter=Q(limit_status__in=USABLE_LIMIT_STATUSES)),
+            total_cover=Sum("insurer_cover"),
+            over_limit=Count("pk", filter=Q(over_limit=True)),
+            blocked=Count("pk", filter=Q(is_blocked=True)),
+        )
     return LimitsSummary(
         currency=tenant.base_currency,
-        limits=usable.count(),
-        total_limits=usable.aggregate(total=Sum("amount"))["total"] or ZERO,
-        total_cover=total_cover,
-        over_limit=limits_overview(tenant=tenant, state="over_limit", as_of=as_of).count(),
-        blocked=overview.filter(
-            Q(status__in=BLOCKING_BUYER_STATUSES) | Q(limit_status=CreditLimit.Status.BLOCKED)
-        ).count(),
-        review_due=usable.filter(
-            review_date__lte=as_of + timedelta(days=schedule.REMINDER_DAYS)
+        buyers=totals["buyers"],
+        limits=totals["limits"],
+        total_limits=totals["total_limits"] or ZERO,
+        total_cover=totals["total_cover"] or ZERO,
+        over_limit=totals["over_limit"],
+        blocked=totals["blocked"],
+        review_due=CreditLimit.objects.filter(
+            status__in=USABLE_LIMIT_STATUSES,
+            review_date__lte=as_of + timedelta(days=schedule.REMINDER_DAYS),
         ).count(),
         pending_requests=LimitRequest.objects.filter(status=LimitRequest.Status.PENDING).count(),
     )

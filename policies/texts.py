@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext as _
 
-from .approval import Objection
+from .approval import Breach, Objection, PolicyBreach
 from .credit_check import Reason, ReasonCode, ReasonValue
 from .recommendation import Step
 
@@ -153,4 +153,47 @@ def objection_text(objection: Objection) -> str:
         Objection.AMOUNT_NOT_BELOW: _("A partial approval must be below the amount on the table."),
         Objection.AMOUNT_NOT_POSITIVE: _("Enter an amount greater than zero."),
         Objection.COMMENT_REQUIRED: _("Say why in the comment."),
+        Objection.OVERRIDE_NOT_ALLOWED: _(
+            "Your role may not override the credit policy: approve within it, refuse or ask "
+            "for information."
+        ),
     }[objection]
+
+
+def breach_text(breach: PolicyBreach, currency: str) -> str:
+    """One sentence per way an approval leaves the credit policy, with both figures."""
+    value, limit = breach.value, breach.limit
+    if breach.code == Breach.GRADE_BELOW_MINIMUM:
+        return _(
+            "Grade %(grade)s is worse than the policy's lowest acceptable grade %(minimum)s."
+        ) % {"grade": value, "minimum": limit}
+    if breach.code == Breach.TERMS_ABOVE_MAXIMUM:
+        return _(
+            "Terms of %(days)s days are above the policy's maximum of %(maximum)s days for "
+            "this grade."
+        ) % {"days": value, "maximum": limit}
+    amounts = {
+        "amount": amount_text(Decimal(value), currency),
+        "limit": amount_text(Decimal(limit), currency),
+    }
+    return {
+        Breach.NO_CREDIT_BAND: _(
+            "The policy grants no credit at this grade; %(amount)s would be approved."
+        ),
+        Breach.AMOUNT_ABOVE_BAND_MAXIMUM: _(
+            "%(amount)s is above the policy's maximum limit of %(limit)s for this grade."
+        ),
+        Breach.AMOUNT_ABOVE_EQUITY_CAP: _(
+            "%(amount)s is above the policy's cap of %(limit)s based on the buyer's equity."
+        ),
+        Breach.AMOUNT_ABOVE_REVENUE_CAP: _(
+            "%(amount)s is above the policy's cap of %(limit)s based on the buyer's revenue."
+        ),
+        Breach.AMOUNT_ABOVE_NO_FINANCIALS_CAP: _(
+            "%(amount)s is above the policy's limit of %(limit)s for a buyer without financial "
+            "statements."
+        ),
+        Breach.AMOUNT_ABOVE_RECOMMENDATION: _(
+            "%(amount)s is above the recommended limit of %(limit)s."
+        ),
+    }[breach.code] % amounts

@@ -22,10 +22,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from buyers.models import Buyer
+from creditguard.accounts.models import Membership
 from creditguard.accounts.roles import Permission
+from creditguard.audit.activity import describe_events
 from creditguard.web.decorators import tenant_view
 
-from . import selectors, services
+from . import approval, selectors, services
 from .approval import Objection
 from .forms import (
     BandForm,
@@ -37,8 +39,8 @@ from .forms import (
     LimitRequestForm,
     ResubmitForm,
 )
-from .models import CreditLimit, InsurerCover, LimitRequest
-from .texts import objection_text, step_text
+from .models import CreditLimit, CreditPolicy, InsurerCover, LimitDecision, LimitRequest
+from .texts import breach_text, objection_text, step_text
 
 PAGE_SIZE = 50
 HISTORY_SHOWN = 100
@@ -101,22 +103,80 @@ def _explained(recommendation: Any, currency: str) -> dict[str, Any] | None:
     }
 
 
-def _queue_rows(items: list[selectors.QueueItem], currency: str) -> list[dict[str, Any]]:
+def _overrides(limit_request: LimitRequest, *, current_round: bool) -> list[LimitDecision]:
+    """The approvals given as overrides of the credit policy (prefetched decisions)."""
+    return [
+        decision
+        for decision in limit_request.decisions.all()
+        if decision.is_override and (not current_round or decision.round == limit_request.round)
+    ]
+
+
+def _queue_rows(
+    items: list[selectors.QueueItem],
+    currency: str,
+    *,
+    policy: CreditPolicy | None,
+    viewer: Membership | None,
+) -> list[dict[str, Any]]:
     """Rows for `_request_card.html`. An approver whose authority is below the amount on the
     table may still approve a lower amount, refuse or ask for information: only the full
-    approval is withheld then."""
+    approval is withheld then. The main approval is checked against the credit policy here,
+    with the rules the service applies (`approval.breaches`), so the button never approves
+    outside the policy without saying so."""
+    may_override = viewer is not None and viewer.allows(Permission.MANAGE_CREDIT_POLICY)
     rows = []
     for item in items:
         blocking = [o for o in item.objections if o != Objection.ABOVE_AUTHORITY]
+        limits = services.policy_limits_for(
+            policy=policy, grade=item.figures.grade, recommendation=item.recommendation
+        )
+        terms = approval.decided_terms(
+            limits=limits, terms_days=None, requested_terms_days=item.request.payment_terms_days
+        )
+        breaches = approval.breaches(
+            limits=limits, amount=item.amount_on_the_table, terms_days=terms
+        )
         rows.append(
             {
                 "item": item,
                 "recommendation": _explained(item.recommendation, currency),
                 "objections": [objection_text(objection) for objection in blocking],
                 "above_authority": Objection.ABOVE_AUTHORITY in item.objections,
+                "limits": limits,
+                "terms": terms,
+                "breaches": [breach_text(breach, currency) for breach in breaches],
+                "may_override": may_override,
+                "overrides": _overrides(
+                    item.request, current_round=item.request.status == LimitRequest.Status.PENDING
+                ),
             }
         )
     return rows
+
+
+def _labelled_errors(form: forms.Form, error: ValidationError, *, general: str) -> list[str]:
+    """Each message of `error`, led by the label of the input it is about (errors about no
+    input of the form are about its `general` field: the decision, the information)."""
+    fallback = form.fields[general].label
+    if not hasattr(error, "error_dict"):
+        return [f"{fallback}: {message}" for message in error.messages]
+    return [
+        f"{form.fields[key].label if key in form.fields else fallback}: {message}"
+        for key, field_messages in error.message_dict.items()
+        for message in field_messages
+    ]
+
+
+def _form_errors(form: forms.Form) -> ValidationError:
+    return ValidationError({key: list(errors) for key, errors in form.errors.items()})
+
+
+def _decision_errors(form: DecisionForm, error: ValidationError) -> list[str]:
+    if form.cleaned_data.get("decision") == LimitDecision.Kind.APPROVE:
+        # The main button approves the amount on the table: no partial amount was entered.
+        form.fields["amount"].label = _("Amount")
+    return _labelled_errors(form, error, general="decision")
 
 
 # --- Overview --------------------------------------------------------------------------------
@@ -134,7 +194,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         risk_class=filters.get("risk_class", ""),
         ordering=ordering,
     )
-    page = Paginator(buyers, PAGE_SIZE).get_page(request.GET.get("page"))
+    summary = selectors.limits_summary(tenant=request.tenant)
+    paginator = Paginator(buyers, PAGE_SIZE)
+    if not any(filters.get(key) for key in ("q", "state", "risk_class")):
+        paginator.count = summary.buyers  # the summary counted them already
+    page = paginator.get_page(request.GET.get("page"))
     query = {key: value for key, value in request.GET.items() if key != "page" and value}
     return render(
         request,
@@ -143,7 +207,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query_string": urlencode(query),
-            "summary": selectors.limits_summary(tenant=request.tenant),
+            "summary": summary,
             "currency": request.tenant.base_currency,
             "ordering": ordering,
             "sort_options": [
@@ -165,6 +229,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 def queue(request: HttpRequest) -> HttpResponse:
     currency = request.tenant.base_currency
     items = selectors.approval_queue(tenant=request.tenant, viewer=request.membership)
+    policy = selectors.policy_in_force(on=selectors.today())
     returned = list(
         selectors.limit_requests()
         .filter(status=LimitRequest.Status.INFORMATION_REQUESTED)
@@ -174,7 +239,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         request,
         "policies/queue.html",
         {
-            "rows": _queue_rows(items, currency),
+            "rows": _queue_rows(items, currency, policy=policy, viewer=request.membership),
             "returned": returned,
             "currency": currency,
             "can_decide": request.membership.allows(Permission.DECIDE_LIMIT),
@@ -192,14 +257,8 @@ def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     form = DecisionForm(request.POST)
     fallback = reverse("limits:request-detail", args=[limit_request.pk])
     if not form.is_valid():
-        for field, errors in form.errors.items():
-            for error in errors:
-                messages.error(
-                    request,
-                    f"{form.fields[field].label or field}: {error}"
-                    if field in form.fields
-                    else error,
-                )
+        for message in _decision_errors(form, _form_errors(form)):
+            messages.error(request, message)
         return redirect(_safe_next(request, fallback))
     data = form.cleaned_data
     try:
@@ -212,12 +271,13 @@ def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
             amount=data["amount"],
             payment_terms_days=data["payment_terms_days"],
             comment=data["comment"],
+            override_reason=data["override_reason"],
         )
     except services.DecisionNotAllowed as refusal:
         for message in refusal.messages:
-            messages.error(request, message)
+            messages.error(request, f"{form.fields['decision'].label}: {message}")
     except ValidationError as error:
-        for message in error.messages:
+        for message in _decision_errors(form, error):
             messages.error(request, message)
     else:
         buyer = decided.buyer.legal_name
@@ -232,6 +292,11 @@ def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
                 request,
                 _("Limit request for %(buyer)s: %(status)s.")
                 % {"buyer": buyer, "status": decided.get_status_display()},
+            )
+        mine = decided.decisions.filter(decided_by=request.user).order_by("-id").first()
+        if mine is not None and mine.is_override:
+            messages.warning(
+                request, _("Recorded as an override of the credit policy, with your reason.")
             )
     return redirect(_safe_next(request, fallback))
 
@@ -296,13 +361,25 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     may_answer = (
         limit_request.requested_by_id == request.user.pk or limit_request.requested_by_id is None
     ) and request.membership.allows(Permission.REQUEST_LIMIT)
+    policy = selectors.policy_in_force(on=selectors.today())
     return render(
         request,
         "policies/request_detail.html",
         {
-            "row": _queue_rows([item], request.tenant.base_currency)[0],
+            "row": _queue_rows(
+                [item], request.tenant.base_currency, policy=policy, viewer=request.membership
+            )[0],
             "limit_request": limit_request,
-            "decisions": limit_request.decisions.all(),
+            "decisions": [
+                (
+                    decision,
+                    [
+                        breach_text(approval.PolicyBreach.from_json(row), limit_request.currency)
+                        for row in decision.policy_breaches
+                    ],
+                )
+                for decision in limit_request.decisions.all()
+            ],
             "currency": request.tenant.base_currency,
             "can_decide": request.membership.allows(Permission.DECIDE_LIMIT),
             "may_answer": may_answer,
@@ -327,12 +404,13 @@ def request_resubmit(request: HttpRequest, request_id: int) -> HttpResponse:
         except services.DecisionNotAllowed as refusal:
             raise PermissionDenied from refusal
         except ValidationError as error:
-            for message in error.messages:
+            for message in _labelled_errors(form, error, general="justification"):
                 messages.error(request, message)
         else:
             messages.success(request, _("The request is back with the approvers."))
     else:
-        messages.error(request, _("Give the information that was asked for."))
+        for message in _labelled_errors(form, _form_errors(form), general="justification"):
+            messages.error(request, message)
     return redirect("limits:request-detail", limit_request.pk)
 
 
@@ -363,6 +441,7 @@ def buyer_limit(request: HttpRequest, buyer_id: int) -> HttpResponse:
     figures = selectors.buyer_figures(tenant=request.tenant, buyer_ids=[buyer.pk])[buyer.pk]
     policy = selectors.policy_in_force(on=figures.as_of)
     band = selectors.band_for(policy, figures.grade)
+    history = list(selectors.limit_history(buyer=buyer)[:HISTORY_SHOWN])
     return render(
         request,
         "policies/buyer_limit.html",
@@ -378,7 +457,9 @@ def buyer_limit(request: HttpRequest, buyer_id: int) -> HttpResponse:
             ),
             "covers": InsurerCover.objects.filter(buyer=buyer).order_by("insurer"),
             "requests": selectors.limit_requests().filter(buyer=buyer)[:20],
-            "history": selectors.limit_history(buyer=buyer)[:HISTORY_SHOWN],
+            "history": list(
+                zip(history, describe_events(history, membership=request.membership), strict=True)
+            ),
             "currency": request.tenant.base_currency,
             "block_form": BlockForm(),
         },

@@ -11,3 +11,8 @@ class PortfolioConfig(AppConfig):
 
     name = "portfolio"
     verbose_name = _("Portfolio")
+
+    def ready(self) -> None:
+        from . import activity
+
+        activity.register()  # the activity feed's words for this app's audited actions

@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("reports/", include("portfolio.reports.urls")),
 ]

@@ -32,16 +32,27 @@ from creditguard.tenancy.models import Tenant
 from ..bulk import BulkValidationError, bulk_upsert
 from ..exports import csv_bytes
 from ..models import ImportJob
+from .formats import (
+    ReadOptions,
+    ValueFormats,
+    field_columns_of,
+    read_options_of,
+    stored_mapping,
+)
 from .mapping import (
     TargetField,
     auto_mapping,
     import_fields,
+    localised_rows,
     mapped_rows,
     missing_required_fields,
+    value_formats,
 )
 from .reading import (
     IMPORT_MAX_UPLOAD_BYTES,
     ImportFileError,
+    Sheet,
+    file_format_of,
     read_job_sheet,
     read_sheet,
     upload_check,
@@ -68,7 +79,7 @@ def import_job_create(*, tenant: Tenant, actor: User, kind: str, upload: Uploade
         tenant=tenant,
         kind=kind,
         original_filename=Path(upload.name or "").name[:255],
-        column_mapping=auto_mapping(kind, sheet.columns),
+        column_mapping=stored_mapping(auto_mapping(kind, sheet.columns), ReadOptions()),
         total_rows=sheet.row_count,
         created_by=actor,
     )
@@ -82,17 +93,156 @@ def import_job_map(*, job: ImportJob, mapping: Mapping[str, str]) -> ImportJob:
     """Save the user's column choices; only before the job is queued."""
     if job.status != ImportJob.Status.UPLOADED:
         raise ImportFileError(_("This import has already been started."))
-    job.column_mapping = {
-        field.name: mapping.get(field.name) or "" for field in import_fields(job.kind)
-    }
+    fields = {field.name: mapping.get(field.name) or "" for field in import_fields(job.kind)}
+    job.column_mapping = stored_mapping(fields, read_options_of(job.column_mapping))
     job.save(update_fields=["column_mapping"])
     return job
+
+
+def job_field_columns(job: ImportJob) -> dict[str, str]:
+    """The job's mapping: field name → column of the file ("" if not in the file)."""
+    return field_columns_of(job.column_mapping)
+
+
+def import_job_read_options(*, job: ImportJob, options: ReadOptions) -> ImportJob:
+    """Read the upload again as the user chose; only before the job is queued.
+
+    ImportFileError if the file cannot be read that way (nothing is saved then). When the
+    columns change (another delimiter), they are mapped automatically again.
+    """
+    if job.status != ImportJob.Status.UPLOADED:
+        raise ImportFileError(_("This import has already been started."))
+    previous = read_job_sheet(job)
+    with job.file.open("rb") as handle:
+        content = handle.read(IMPORT_MAX_UPLOAD_BYTES + 1)
+    sheet = read_sheet(content, file_format_of(job.file.name or "") or "csv", options)
+    fields = job_field_columns(job)
+    if sheet.columns != previous.columns:
+        fields = auto_mapping(job.kind, sheet.columns)
+    job.column_mapping = stored_mapping(fields, options)
+    job.total_rows = sheet.row_count
+    job.save(update_fields=["column_mapping", "total_rows"])
+    return job
+
+
+@dataclass(frozen=True)
+class FileReading:
+    """How an upload is read: what the user chose ("" = detect) and what was used."""
+
+    file_format: str
+    options: ReadOptions
+    encoding: str  # "" for a workbook
+    delimiter: str
+    formats: ValueFormats
+
+    @property
+    def is_csv(self) -> bool:
+        return self.file_format == "csv"
+
+
+@dataclass(frozen=True)
+class _ReadRows:
+    """A job's file read and mapped: the rows as `buyers.records` takes them."""
+
+    raw_rows: list[dict[str, str]]
+    rows: list[dict[str, str]]
+    row_numbers: list[int]
+    reading: FileReading
+    cell_problems: list[tuple[int, str, str]]
+
+    def file_errors(self) -> list[RowError]:
+        return format_conflicts(self.reading.formats)
+
+
+def _read_rows(job: ImportJob, sheet: Sheet) -> _ReadRows:
+    mapping = job_field_columns(job)
+    options = read_options_of(job.column_mapping)
+    file_format = file_format_of(job.file.name or "") or "csv"
+    raw_rows = mapped_rows(sheet, mapping)
+    row_numbers = sheet_row_numbers(sheet)
+    if file_format == "csv":
+        formats = value_formats(
+            kind=job.kind,
+            rows=raw_rows,
+            row_numbers=row_numbers,
+            mapping=mapping,
+            options=options,
+            delimiter=sheet.delimiter,
+        )
+    else:
+        # A workbook's number and date cells arrive as "1234.5" and "2025-01-31" (cell_text).
+        formats = value_formats(
+            kind=job.kind,
+            rows=[],
+            row_numbers=[],
+            mapping=mapping,
+            options=ReadOptions(number_format="point", date_order="dmy"),
+            delimiter="",
+        )
+    rows, problems = localised_rows(job.kind, raw_rows, formats)
+    reading = FileReading(
+        file_format=file_format,
+        options=options,
+        encoding=sheet.encoding,
+        delimiter=sheet.delimiter,
+        formats=formats,
+    )
+    return _ReadRows(raw_rows, rows, row_numbers, reading, problems)
+
+
+def format_conflicts(formats: ValueFormats) -> list[RowError]:
+    """The whole-file errors of a number format or date order that the user must choose."""
+    errors: list[RowError] = []
+    number, day = formats.number, formats.date
+    if number.conflict:
+        (first_row, first), (second_row, second) = number.examples
+        errors.append(
+            RowError(
+                None,
+                "",
+                f"{first} / {second}",
+                _(
+                    "Amounts are written in two ways: %(first)s (row %(first_row)d) and "
+                    "%(second)s (row %(second_row)d). Choose the number format under “How the "
+                    "file is read”."
+                )
+                % {
+                    "first": first,
+                    "first_row": first_row,
+                    "second": second,
+                    "second_row": second_row,
+                },
+            )
+        )
+    if day.conflict:
+        row, value = day.examples[0]
+        if not day.ambiguous:
+            second_row, second = day.examples[1]
+            message = _(
+                "Dates are written day first (%(first)s, row %(first_row)d) and month first "
+                "(%(second)s, row %(second_row)d). Choose the date format under “How the file "
+                "is read”."
+            ) % {"first": value, "first_row": row, "second": second, "second_row": second_row}
+        else:
+            message = _(
+                "Dates such as %(value)s (row %(row)d) can be read day first or month first. "
+                "Choose the date format under “How the file is read”."
+            ) % {"value": value, "row": row}
+        errors.append(RowError(None, "", value, message))
+    return errors
+
+
+@dataclass(frozen=True)
+class PreviewCell:
+    value: str  # as it will be imported
+    has_error: bool
+    original: str  # the text in the file, when it was read into another form ("1.234,56")
 
 
 @dataclass(frozen=True)
 class PreviewRow:
     number: int
-    cells: list[tuple[str, bool]]  # (value, has an error), in the order of Preview.fields
+    cells: list[PreviewCell]  # in the order of Preview.fields
 
 
 @dataclass(frozen=True)
@@ -101,6 +251,7 @@ class Preview:
     columns: list[str]  # their columns in the file
     rows: list[PreviewRow]
     validation: Validation
+    reading: FileReading
 
     @property
     def headings(self) -> list[tuple[TargetField, str]]:
@@ -111,14 +262,24 @@ class Preview:
         return self.validation.errors[:PREVIEW_ERRORS]
 
 
+def import_job_reading(*, job: ImportJob, sheet: Sheet) -> FileReading:
+    """How the job's file is read, with its current mapping (for the read options form)."""
+    return _read_rows(job, sheet).reading
+
+
 def import_job_preview(*, tenant: Tenant, job: ImportJob) -> Preview:
     """The first rows as they will be imported, and the validation of the whole file."""
     sheet = read_job_sheet(job)
-    mapping = job.column_mapping
-    rows = mapped_rows(sheet, mapping)
-    row_numbers = sheet_row_numbers(sheet)
+    mapping = job_field_columns(job)
+    read = _read_rows(job, sheet)
     validation, _assembly = validate_rows(
-        tenant=tenant, kind=job.kind, rows=rows, row_numbers=row_numbers, mapping=mapping
+        tenant=tenant,
+        kind=job.kind,
+        rows=read.rows,
+        row_numbers=read.row_numbers,
+        mapping=mapping,
+        cell_problems=read.cell_problems,
+        file_errors=read.file_errors(),
     )
     fields = [field for field in import_fields(job.kind) if mapping.get(field.name)]
     flagged = {(error.row, error.column) for error in validation.errors}
@@ -126,16 +287,27 @@ def import_job_preview(*, tenant: Tenant, job: ImportJob) -> Preview:
         PreviewRow(
             number=number,
             cells=[
-                (values[field.name], (number, mapping[field.name]) in flagged) for field in fields
+                PreviewCell(
+                    value=values[field.name],
+                    has_error=(number, mapping[field.name]) in flagged,
+                    original=raw[field.name] if raw[field.name] != values[field.name] else "",
+                )
+                for field in fields
             ],
         )
-        for number, values in zip(row_numbers[:PREVIEW_ROWS], rows[:PREVIEW_ROWS], strict=True)
+        for number, values, raw in zip(
+            read.row_numbers[:PREVIEW_ROWS],
+            read.rows[:PREVIEW_ROWS],
+            read.raw_rows[:PREVIEW_ROWS],
+            strict=True,
+        )
     ]
     return Preview(
         fields=fields,
         columns=[mapping[field.name] for field in fields],
         rows=preview_rows,
         validation=validation,
+        reading=read.reading,
     )
 
 
@@ -155,7 +327,7 @@ def error_report_csv(errors: Iterable[RowError]) -> bytes:
 
 def import_job_queue(*, tenant: Tenant, job: ImportJob) -> bool:
     """Hand a mapped upload to the worker after commit; False if it was queued before."""
-    missing = missing_required_fields(job.kind, job.column_mapping)
+    missing = missing_required_fields(job.kind, job_field_columns(job))
     if missing:
         raise ImportFileError(
             _("Choose a column for: %(fields)s.")
@@ -218,14 +390,16 @@ def import_job_run(*, tenant_id: int, job_id: int) -> None:
     if job is None:
         return
     try:
-        sheet = read_job_sheet(job)
+        read = _read_rows(job, read_job_sheet(job))
         validation, assembly = validate_rows(
             tenant=tenant,
             kind=job.kind,
-            rows=mapped_rows(sheet, job.column_mapping),
-            row_numbers=sheet_row_numbers(sheet),
-            mapping=job.column_mapping,
+            rows=read.rows,
+            row_numbers=read.row_numbers,
+            mapping=job_field_columns(job),
             on_progress=lambda done: _set_progress(tenant, job_id, done),
+            cell_problems=read.cell_problems,
+            file_errors=read.file_errors(),
         )
         if validation.errors:
             _finish_failed(tenant, job_id, validation.errors)

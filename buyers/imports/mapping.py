@@ -4,15 +4,29 @@ them), the automatic and the user's mapping, and the mapped rows keyed by field 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ..exports import FORMULA_TRIGGERS
 from ..models import ImportJob
 from ..records import STATEMENT_FIGURE_LABELS
+from .formats import (
+    COMMA,
+    EXAMPLE_AMOUNT,
+    EXAMPLE_DATE,
+    POINT,
+    ReadOptions,
+    ValueFormats,
+    amount_reading,
+    chosen,
+    date_reading,
+    guess_date_order,
+    guess_number_format,
+)
 from .reading import Sheet
 
 # --- Target fields ----------------------------------------------------------------------------
@@ -27,6 +41,15 @@ class TargetField:
     required: bool = False
     # Other header spellings that map onto this field automatically (compared normalised).
     synonyms: tuple[str, ...] = ()
+    # "amount" and "date" values are read in the file's number format and date order.
+    value_type: str = "text"
+
+
+AMOUNT, DATE = "amount", "date"
+# Values shaped like an amount or a date in some format; other text ("ten") is left to the
+# records' own message.
+_AMOUNT_LIKE = re.compile(r"-?[0-9][0-9.,' \u00a0\u202f]*")
+_DATE_LIKE = re.compile(r"[0-9]{1,4}(?:[-./][0-9]{1,4}){2}")
 
 
 _BUYER_REFERENCE_SYNONYMS = (
@@ -132,22 +155,35 @@ IMPORT_FIELDS: dict[str, tuple[TargetField, ...]] = {
             gettext_lazy("Issue date"),
             True,
             ("invoice date", "date", "document date", "开票日期"),
+            DATE,
         ),
         TargetField(
             "due_date",
             gettext_lazy("Due date"),
             True,
             ("due", "payment due", "payment due date", "到期日"),
+            DATE,
         ),
         TargetField(
             "amount",
             gettext_lazy("Amount"),
             True,
             ("invoice amount", "total", "gross amount", "amount due", "金额"),
+            AMOUNT,
         ),
         TargetField("currency", gettext_lazy("Currency"), True, ("ccy", "币种")),
-        TargetField("paid_amount", gettext_lazy("Paid amount"), synonyms=("paid", "amount paid")),
-        TargetField("paid_date", gettext_lazy("Paid date"), synonyms=("payment date", "date paid")),
+        TargetField(
+            "paid_amount",
+            gettext_lazy("Paid amount"),
+            synonyms=("paid", "amount paid"),
+            value_type=AMOUNT,
+        ),
+        TargetField(
+            "paid_date",
+            gettext_lazy("Paid date"),
+            synonyms=("payment date", "date paid"),
+            value_type=DATE,
+        ),
         TargetField("status", gettext_lazy("Status"), synonyms=("状态",)),
     ),
     ImportJob.Kind.PAYMENTS: (
@@ -168,8 +204,11 @@ IMPORT_FIELDS: dict[str, tuple[TargetField, ...]] = {
             gettext_lazy("Received date"),
             True,
             ("date", "payment date", "value date", "received"),
+            DATE,
         ),
-        TargetField("amount", gettext_lazy("Amount"), True, ("payment amount", "total", "金额")),
+        TargetField(
+            "amount", gettext_lazy("Amount"), True, ("payment amount", "total", "金额"), AMOUNT
+        ),
         TargetField("currency", gettext_lazy("Currency"), True, ("ccy", "币种")),
         TargetField(
             "invoice_erp_reference",
@@ -180,6 +219,7 @@ IMPORT_FIELDS: dict[str, tuple[TargetField, ...]] = {
             "allocated_amount",
             gettext_lazy("Allocated amount"),
             synonyms=("allocated", "allocation", "applied amount"),
+            value_type=AMOUNT,
         ),
     ),
     ImportJob.Kind.FINANCIAL_STATEMENTS: (
@@ -194,11 +234,12 @@ IMPORT_FIELDS: dict[str, tuple[TargetField, ...]] = {
             gettext_lazy("Period end"),
             True,
             ("year end", "fiscal year end", "balance sheet date", "period"),
+            DATE,
         ),
         TargetField("period_months", gettext_lazy("Months covered"), synonyms=("months",)),
         TargetField("currency", gettext_lazy("Currency"), True, ("ccy", "币种")),
         *(
-            TargetField(name, label, True, STATEMENT_FIGURE_SYNONYMS.get(name, ()))
+            TargetField(name, label, True, STATEMENT_FIGURE_SYNONYMS.get(name, ()), AMOUNT)
             for name, label in STATEMENT_FIGURE_LABELS
         ),
         TargetField("audited", gettext_lazy("Audited"), synonyms=("is audited",)),
@@ -266,3 +307,84 @@ def mapped_rows(sheet: Sheet, mapping: Mapping[str, str]) -> list[dict[str, str]
         for _field, column in pairs
     ]
     return [dict(zip(fields, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+# --- Amounts and dates in the file's format -------------------------------------------------------
+
+
+def _typed_fields(kind: str, value_type: str, mapping: Mapping[str, str]) -> list[str]:
+    return [
+        field.name
+        for field in import_fields(kind)
+        if field.value_type == value_type and mapping.get(field.name)
+    ]
+
+
+def _cells(
+    rows: Sequence[Mapping[str, str]], row_numbers: Sequence[int], names: Sequence[str]
+) -> Iterator[tuple[int, str]]:
+    for number, row in zip(row_numbers, rows, strict=True):
+        for name in names:
+            yield number, row.get(name, "")
+
+
+def value_formats(
+    *,
+    kind: str,
+    rows: Sequence[Mapping[str, str]],
+    row_numbers: Sequence[int],
+    mapping: Mapping[str, str],
+    options: ReadOptions,
+    delimiter: str,
+) -> ValueFormats:
+    """The number format and date order: the user's choice, or guessed from the mapped values."""
+    if options.number_format:
+        number = chosen(options.number_format)
+    else:
+        number = guess_number_format(
+            _cells(rows, row_numbers, _typed_fields(kind, AMOUNT, mapping)),
+            # Excel separates with semicolons where the decimal separator is a comma.
+            hint=COMMA if delimiter == ";" else POINT,
+        )
+    if options.date_order:
+        day = chosen(options.date_order)
+    else:
+        day = guess_date_order(_cells(rows, row_numbers, _typed_fields(kind, DATE, mapping)))
+    return ValueFormats(number=number, date=day)
+
+
+def localised_rows(
+    kind: str, rows: Sequence[Mapping[str, str]], formats: ValueFormats
+) -> tuple[list[dict[str, str]], list[tuple[int, str, str]]]:
+    """The rows with amounts as "1234.56" and dates as "2025-01-31", as `buyers.records` reads
+    them, and the cells shaped like one that are not, as (row position, field, message): their
+    message names the format the file is read in. Cells keep their text when they cannot be
+    read; other text ("ten") is left to the records' own message."""
+    amounts = [field.name for field in import_fields(kind) if field.value_type == AMOUNT]
+    dates = [field.name for field in import_fields(kind) if field.value_type == DATE]
+    number_format, date_order = formats.number.value, formats.date.value
+    amount_message = _("Enter an amount written like %(example)s.") % {
+        "example": EXAMPLE_AMOUNT[number_format]
+    }
+    date_message = _("Enter a date written like %(example)s or 2025-01-31.") % {
+        "example": EXAMPLE_DATE[date_order]
+    }
+    problems: list[tuple[int, str, str]] = []
+    result: list[dict[str, str]] = []
+    for position, row in enumerate(rows):
+        values = dict(row)
+        for names, read, message, setting, shaped in (
+            (amounts, amount_reading, amount_message, number_format, _AMOUNT_LIKE),
+            (dates, date_reading, date_message, date_order, _DATE_LIKE),
+        ):
+            for name in names:
+                text = values.get(name)
+                if not text:
+                    continue
+                reading = read(text, setting)
+                if reading is not None:
+                    values[name] = reading
+                elif shaped.fullmatch(text.strip()):
+                    problems.append((position, name, message))
+        result.append(values)
+    return result, problems

@@ -1,12 +1,13 @@
 """Reading an upload: format and size checks, CSV/XLSX into a table of text.
 
 Decisions:
-- CSV must be UTF-8, with or without a byte-order mark. Other encodings are refused rather than
-  guessed: cp1252 and GBK decode each other's bytes without error, so a guess silently garbles
-  legal names. Excel saves "CSV UTF-8"; an .xlsx upload avoids the question altogether.
+- A CSV file may be UTF-8 (with or without a byte-order mark), Windows-1252 or GB18030: what
+  Excel writes as "CSV UTF-8" and as plain "CSV" on a Western European or a Chinese Windows.
+  The encoding is detected (`formats.detect_encoding`); the user sees the guess on the mapping
+  and preview pages and can change it, and the file is read again.
 - The delimiter (comma, semicolon or tab) is detected with `csv.Sniffer`; when it cannot
   decide, the candidate that occurs most often in the header row wins, and a header with none
-  of them is a one-column file.
+  of them is a one-column file. The user can change it too.
 - Every value is read as text (`dtype=str`, no NA conversion) so leading zeros, dates and
   numbers reach `parse_records` exactly as the user typed them, apart from surrounding spaces.
   XLSX cells that Excel stores as numbers or dates are written out as plain text ("1500",
@@ -34,6 +35,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
 from ..models import ImportJob
+from .formats import DELIMITERS, ReadOptions, decode, detect_encoding, read_options_of
 
 # openpyxl parses workbooks with defusedxml when it is installed, which refuses XML entity
 # declarations (billion laughs, external entities). Without it, uploads would be unsafe to open.
@@ -53,7 +55,8 @@ XLSX_MAX_ENTRIES = 10_000
 XLSX_RATIO_CHECK_MIN_BYTES = 1024 * 1024
 XLSX_REQUIRED_PARTS = frozenset({"[Content_Types].xml", "xl/workbook.xml"})
 CSV_SNIFF_BYTES = 64 * 1024
-CSV_DELIMITERS = ",;\t"
+CSV_DELIMITERS = "".join(DELIMITERS)
+ENCODING_NAMES = {"utf-8": "UTF-8", "cp1252": "Windows-1252", "gb18030": "GB18030"}
 
 FILE_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
 
@@ -79,6 +82,9 @@ class Sheet:
 
     columns: tuple[str, ...]
     frame: pd.DataFrame
+    # How a CSV file was read (detected or chosen); "" for a workbook.
+    encoding: str = ""
+    delimiter: str = ""
 
     @property
     def row_count(self) -> int:
@@ -89,12 +95,19 @@ def file_format_of(filename: str) -> str | None:
     return FILE_FORMATS.get(Path(filename).suffix.lower())
 
 
-def read_sheet(content: bytes, file_format: str) -> Sheet:
-    """Read a CSV or XLSX file, refusing anything unsafe, malformed or too large."""
+def read_sheet(content: bytes, file_format: str, options: ReadOptions | None = None) -> Sheet:
+    """Read a CSV or XLSX file, refusing anything unsafe, malformed or too large.
+
+    A CSV file is read with `options`' encoding and delimiter, each detected when not given."""
     if len(content) > IMPORT_MAX_UPLOAD_BYTES:
         raise ImportFileError(_too_large_message())
-    grid = _read_csv_grid(content) if file_format == "csv" else _read_xlsx_grid(content)
-    return _sheet_from_grid(grid)
+    if file_format != "csv":
+        return _sheet_from_grid(_read_xlsx_grid(content))
+    options = options or ReadOptions()
+    text, encoding = _csv_text(content, options.encoding)
+    delimiter = options.delimiter or detect_delimiter(text)
+    sheet = _sheet_from_grid(_read_csv_grid(text, delimiter))
+    return Sheet(sheet.columns, sheet.frame, encoding=encoding, delimiter=delimiter)
 
 
 def _too_large_message() -> str:
@@ -119,24 +132,35 @@ def detect_delimiter(text: str) -> str:
 _PANDAS_FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
-def _read_csv_grid(content: bytes) -> pd.DataFrame:
+def _csv_text(content: bytes, encoding: str) -> tuple[str, str]:
+    """The file's text and its encoding (`encoding`, or the detected one if "")."""
     if b"\x00" in content:
         raise ImportFileError(_("The file is not a CSV text file."))
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
+    used = encoding or detect_encoding(content)
+    if used is None:
         raise ImportFileError(
             _(
-                "The file is not UTF-8 encoded. In Excel, save it as “CSV UTF-8”, "
-                "or upload the .xlsx workbook instead."
+                "The file's characters are not UTF-8, Windows-1252 or GB18030. In Excel, save "
+                "it as “CSV UTF-8”, or upload the .xlsx workbook instead."
             )
+        )
+    try:
+        text = decode(content, used)
+    except UnicodeDecodeError as error:
+        raise ImportFileError(
+            _("The file cannot be read as %(encoding)s: choose another encoding.")
+            % {"encoding": ENCODING_NAMES[used]}
         ) from error
     if not text.strip():
         raise ImportFileError(_("The file is empty."))
+    return text, used
+
+
+def _read_csv_grid(text: str, delimiter: str) -> pd.DataFrame:
     try:
         grid = pd.read_csv(
             io.StringIO(text),
-            sep=detect_delimiter(text),
+            sep=delimiter,
             header=None,
             dtype=str,
             keep_default_na=False,
@@ -295,7 +319,9 @@ def read_job_sheet(job: ImportJob) -> Sheet:
         raise ImportFileError(
             _("The uploaded file is no longer available; upload it again.")
         ) from error
-    return read_sheet(content, file_format_of(job.file.name or "") or "csv")
+    return read_sheet(
+        content, file_format_of(job.file.name or "") or "csv", read_options_of(job.column_mapping)
+    )
 
 
 def upload_check(upload: UploadedFile) -> str:

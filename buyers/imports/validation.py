@@ -74,9 +74,9 @@ class _Assembly:
     def row_error(self, error: RecordError) -> RowError:
         source = self.sources[error.index]
         position, field = _locate(error.field, source)
-        return self._error_at(position, field, str(error.message))
+        return self.error_at(position, field, str(error.message))
 
-    def _error_at(self, position: int, field: str, message: str) -> RowError:
+    def error_at(self, position: int, field: str, message: str) -> RowError:
         return RowError(
             row=self.row_numbers[position],
             column=self.mapping.get(field) or field,
@@ -85,7 +85,7 @@ class _Assembly:
         )
 
     def assembly_errors(self) -> list[RowError]:
-        return [self._error_at(*problem) for problem in self.problems]
+        return [self.error_at(*problem) for problem in self.problems]
 
 
 _ALLOCATION_FIELD = re.compile(r"^allocations\[(\d+)\](?:\.(\w+))?$")
@@ -274,12 +274,18 @@ def validate_rows(
     row_numbers: Sequence[int],
     mapping: Mapping[str, str],
     on_progress: Callable[[int], None] | None = None,
+    cell_problems: Sequence[tuple[int, str, str]] = (),
+    file_errors: Sequence[RowError] = (),
 ) -> tuple[Validation, _Assembly]:
     """Every row through `parse_records` (in chunks, reporting progress), then references.
 
+    `cell_problems` (row position, field, message) were found before, when the values were read
+    (see `mapping.localised_rows`); the records' own error on such a cell is left out, the
+    earlier message says more. `file_errors` concern the whole file and come first.
     Without a transaction of its own: the reference check opens a short one with the tenant.
     """
     assembly = _assemble(kind, rows, row_numbers, mapping)
+    read_errors = [assembly.error_at(*problem) for problem in cell_problems]
     inputs = assembly.inputs
     record_errors: list[RecordError] = []
     step = _chunk_size(len(inputs))
@@ -293,7 +299,16 @@ def validate_rows(
             on_progress(len(rows) * done // max(len(inputs), 1))
     with tenant_context(tenant):
         record_errors.extend(reference_errors(kind, inputs))
-    errors = assembly.assembly_errors() + [assembly.row_error(error) for error in record_errors]
+    unreadable = {(error.row, error.column) for error in read_errors}
+    errors = (
+        read_errors
+        + assembly.assembly_errors()
+        + [
+            row_error
+            for row_error in (assembly.row_error(error) for error in record_errors)
+            if (row_error.row, row_error.column) not in unreadable
+        ]
+    )
     field_order = {field.name: order for order, field in enumerate(import_fields(kind))}
     column_order = {
         mapping[name]: order for name, order in field_order.items() if mapping.get(name)
@@ -301,7 +316,7 @@ def validate_rows(
     errors.sort(
         key=lambda error: (error.row or 0, column_order.get(error.column, len(field_order)))
     )
-    return Validation(errors=errors, row_count=len(rows)), assembly
+    return Validation(errors=[*file_errors, *errors], row_count=len(rows)), assembly
 
 
 def sheet_row_numbers(sheet: Sheet) -> list[int]:

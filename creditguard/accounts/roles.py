@@ -24,6 +24,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_API_KEYS = "manage_api_keys"
     VIEW_AUDIT = "view_audit"
+    REQUEST_REPORT = "request_report"  # have PDF reports generated (viewers may download them)
 
 
 _ANALYST = {
@@ -31,6 +32,7 @@ _ANALYST = {
     Permission.EDIT_RECEIVABLES,
     Permission.REQUEST_LIMIT,
     Permission.MANAGE_INSURANCE,
+    Permission.REQUEST_REPORT,
 }
 _CREDIT_MANAGER = _ANALYST | {
     Permission.DECIDE_LIMIT,

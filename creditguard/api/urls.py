@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("policies.api.urls")),
     path("", include("policies.insurance_api.urls")),
     path("", include("claims.api.urls")),
+    path("", include("portfolio.reports.api_urls")),
     path("", include("monitoring.api.urls")),
     path("", include("monitoring.scores_api_urls")),
 ]

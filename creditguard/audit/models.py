@@ -8,7 +8,8 @@ from creditguard.tenancy.models import AppendOnly, TenantOwnedModel
 class AuditEvent(AppendOnly, TenantOwnedModel):
     """One recorded change. Append-only: the runtime role has no UPDATE or DELETE on it."""
 
-    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    # Indexed with the tenant (audit_time_idx): every query runs inside one tenant.
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -31,8 +32,14 @@ class AuditEvent(AppendOnly, TenantOwnedModel):
 
     class Meta:
         ordering = ["-id"]  # read backwards along the primary key (tenant_id, id)
+        # The audit trail's filters (migration 0004): each reads one tenant's rows newest first,
+        # so each index ends with the id, and a page of 50 stops after 51 index entries.
         indexes = [
             models.Index(fields=["tenant", "object_type", "object_id"], name="audit_object_idx"),
+            models.Index(fields=["tenant", "actor_user", "-id"], name="audit_user_idx"),
+            models.Index(fields=["tenant", "actor_api_key", "-id"], name="audit_api_key_idx"),
+            models.Index(fields=["tenant", "action", "-id"], name="audit_action_idx"),
+            models.Index(fields=["tenant", "created_at"], name="audit_time_idx"),
         ]
 
     def __str__(self) -> str:

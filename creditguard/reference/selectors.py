@@ -2,6 +2,9 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Case, DecimalField, OuterRef, Subquery, Value, When
+from django.utils.translation import get_language
+
+from creditguard.i18n import sorted_choices
 
 from .models import Country, FxRate
 
@@ -21,7 +24,11 @@ def fx_rates_on(on: date) -> dict[str, Decimal]:
 
 
 def country_choices() -> list[tuple[str, str]]:
-    return [(country.code, country.localized_name) for country in Country.objects.all()]
+    """Every country as (code, name), in the order of the active language (Chinese: pinyin)."""
+    return sorted_choices(
+        ((country.code, country.localized_name) for country in Country.objects.all()),
+        language=get_language() or "en",
+    )
 
 
 def fx_factor(

@@ -178,6 +178,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "policies.insurance_daily",
         "schedule": crontab(hour=5, minute=20),
     },
+    # Daily, after the insurance sweep: every buyer's figures and the portfolio snapshot.
+    "buyers-figures-daily": {
+        "task": "buyers.figures_daily",
+        "schedule": crontab(hour=5, minute=45),
+    },
     # Monthly re-scoring of every buyer of every tenant (period = the 1st of the month).
     "monitoring-rescore-all-tenants": {
         "task": "monitoring.rescore_all_tenants",
@@ -199,7 +204,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "monitoring.send_alert_digests",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Daily: import drafts (uploads never imported) older than IMPORT_DRAFT_RETENTION_DAYS go.
+    "buyers-import-drafts-expire": {
+        "task": "buyers.import_drafts_expire_all_tenants",
+        "schedule": crontab(hour=3, minute=40),
+    },
+    # Daily; on the first working day of a month it queues every tenant's portfolio risk
+    # report of the month before (once per tenant and month).
+    "portfolio-monthly-reports": {
+        "task": "portfolio.monthly_reports",
+        "schedule": crontab(hour=6, minute=30),
+    },
 }
+
+# Days an import draft (an upload never imported, or a failed import) is kept with its file.
+IMPORT_DRAFT_RETENTION_DAYS = int(os.environ.get("IMPORT_DRAFT_RETENTION_DAYS", "7"))
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -347,6 +366,7 @@ SPECTACULAR_SETTINGS = {
         "LimitDecisionEnum": "policies.models.LimitDecision.Kind",
         "CreditCheckDecisionEnum": ["approve", "hold"],
         "LegalEventKindEnum": "monitoring.models.LegalEvent.Kind",
+        "ReportKindEnum": "portfolio.models.Report.Kind",
         "ScoreTriggerEnum": "monitoring.models.BuyerScore.Trigger",
         "CountryRiskChangeEnum": ["downgrade", "upgrade"],
         "ClaimStatusEnum": "claims.models.Claim.Status",

@@ -141,6 +141,10 @@ DEFINER_FUNCTIONS = {
     "app_memberships_of_user(bigint)": "accounts_membership",
 }
 
+# SECURITY DEFINER maintenance the runtime role may call: ANALYZE of one whitelisted table after
+# a bulk load (buyers migration 0005, `buyers.figures.analyze_if_grown`).
+MAINTENANCE_FUNCTIONS = ("app_analyze_table(text)",)
+
 
 def definer_lookup_function(signature: str, *, returns: str, body: str) -> migrations.RunSQL:
     """Migration operation: create the SECURITY DEFINER look-up `signature` (see DEFINER_FUNCTIONS).
@@ -231,7 +235,7 @@ def grant_runtime_privileges(using: str = "default", **_kwargs: object) -> None:
                         sql.Identifier(table), ident
                     ),
                 ]
-        for signature in DEFINER_FUNCTIONS:
+        for signature in (*DEFINER_FUNCTIONS, *MAINTENANCE_FUNCTIONS):
             cursor.execute("SELECT to_regprocedure(%s) IS NOT NULL", [signature])
             if cursor.fetchone()[0]:
                 statements.append(

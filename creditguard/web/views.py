@@ -1,12 +1,14 @@
+import json
 import sys
+from urllib.parse import parse_qs, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,7 +21,11 @@ from creditguard.accounts.services import membership_add, membership_update
 from creditguard.api.models import ApiKey
 from creditguard.api.problems import django_problem, is_api_request
 from creditguard.api.services import api_key_create, api_key_revoke
-from creditguard.audit.selectors import audit_events
+from creditguard.audit.activity import describe_events
+from creditguard.audit.forms import AuditFilterForm
+from creditguard.audit.models import AuditEvent
+from creditguard.audit.selectors import AuditFilters, audit_trail
+from creditguard.spreadsheet import csv_bytes
 
 from . import health
 from .decorators import tenant_view
@@ -37,10 +43,37 @@ def tenant_switch(request: HttpRequest) -> HttpResponse:
             break
     else:
         raise Http404
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
-        next_url = "dashboard"
-    return redirect(next_url)
+    return redirect(_section_landing(request.POST.get("next", "")))
+
+
+# Query parameters that name one of the tenant's objects by id (a create form's subject, a list
+# filter): kept after a switch they would name the other tenant's object.
+OBJECT_PARAMETERS = frozenset({"buyer", "policy", "notification", "claim", "request"})
+
+
+def _section_landing(next_url: str) -> str:
+    """Where a tenant switch lands, given the page the user was on.
+
+    A page about one object (/buyers/123/, /limits/requests/5/) or naming one in its query
+    (/claims/new/?buyer=7) belongs to the tenant just left, and the same URL would be a 404 in
+    the new one: it lands on its section's index (/buyers/, /limits/). A page about no object
+    (a list, the rules, the audit trail) is kept as it is. Anything else: the dashboard.
+    """
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts=None):
+        return reverse("dashboard")
+    parts = urlsplit(next_url)
+    try:
+        match = resolve(parts.path)
+    except Resolver404:
+        return reverse("dashboard")
+    if not match.kwargs and not match.args and not OBJECT_PARAMETERS & parse_qs(parts.query).keys():
+        return next_url
+    section = f"/{parts.path.strip('/').split('/')[0]}/"
+    try:
+        resolve(section)
+    except Resolver404:
+        return reverse("dashboard")
+    return section
 
 
 def _form_errors_from(form, error: ValidationError) -> None:
@@ -145,10 +178,91 @@ def api_key_revoke_view(request: HttpRequest, api_key_id: int) -> HttpResponse:
     return redirect("api-keys")
 
 
+AUDIT_PAGE_SIZE = 50
+AUDIT_EXPORT_MAX_ROWS = 100_000  # built in memory inside the request, like the buyer export
+
+
+def _audit_filter_form(request: HttpRequest) -> AuditFilterForm:
+    return AuditFilterForm(request.GET or None)
+
+
 @tenant_view(Permission.VIEW_AUDIT)
 def audit_log(request: HttpRequest) -> HttpResponse:
-    page = Paginator(audit_events(), 50).get_page(request.GET.get("page"))
-    return render(request, "web/audit_log.html", {"page": page})
+    form = _audit_filter_form(request)
+    filters = form.filters() if form.is_valid() else AuditFilters()
+    try:
+        before_id = int(request.GET["before"]) if request.GET.get("before") else None
+    except ValueError:
+        before_id = None
+    events: list[AuditEvent] = []
+    if not form.is_bound or form.is_valid():
+        events = list(audit_trail(filters=filters, before_id=before_id)[: AUDIT_PAGE_SIZE + 1])
+    has_more = len(events) > AUDIT_PAGE_SIZE
+    events = events[:AUDIT_PAGE_SIZE]
+    query = request.GET.copy()
+    query.pop("before", None)
+    query_string = query.urlencode()
+    membership = request.membership  # type: ignore[attr-defined]
+    return render(
+        request,
+        "web/audit_log.html",
+        {
+            "form": form,
+            "filtered": form.is_bound and filters.any,
+            "rows": list(zip(events, describe_events(events, membership=membership), strict=True)),
+            "query_string": query_string,
+            "next_before": events[-1].pk if has_more else None,
+            "is_first_page": before_id is None,
+        },
+    )
+
+
+@tenant_view(Permission.VIEW_AUDIT)
+def audit_export(request: HttpRequest) -> HttpResponse:
+    form = _audit_filter_form(request)
+    if form.is_bound and not form.is_valid():
+        return render(
+            request, "web/audit_log.html", {"form": form, "rows": [], "filtered": True}, status=400
+        )
+    filters = form.filters() if form.is_bound else AuditFilters()
+    rows = list(
+        audit_trail(filters=filters).values_list(
+            "created_at",
+            "actor_label",
+            "action",
+            "object_type",
+            "object_id",
+            "object_label",
+            "before",
+            "after",
+        )[: AUDIT_EXPORT_MAX_ROWS + 1]
+    )
+    if len(rows) > AUDIT_EXPORT_MAX_ROWS:
+        messages.error(
+            request,
+            _("More than %(count)s entries match; narrow the filters to export them.")
+            % {"count": f"{AUDIT_EXPORT_MAX_ROWS:,}"},
+        )
+        return redirect(f"{reverse('audit-log')}?{request.GET.urlencode()}")
+    content = csv_bytes(
+        ["time", "actor", "action", "object_type", "object_id", "object", "before", "after"],
+        (
+            [
+                created_at.isoformat(),
+                actor,
+                action,
+                object_type,
+                object_id,
+                object_label,
+                json.dumps(before, ensure_ascii=False) if before is not None else "",
+                json.dumps(after, ensure_ascii=False) if after is not None else "",
+            ]
+            for created_at, actor, action, object_type, object_id, object_label, before, after in rows
+        ),
+    )
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
+    return response
 
 
 @transaction.non_atomic_requests  # it reports on the database, so it must not need it to start

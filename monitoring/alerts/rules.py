@@ -21,6 +21,9 @@ from typing import Any, Protocol
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext_lazy
 
 from buyers import ledger, receivables
 from creditguard.i18n import gettext_noop
@@ -45,15 +48,19 @@ EVENT_ACKNOWLEDGED = "alert.acknowledged"
 EVENT_RESOLVED = "alert.resolved"
 
 
-TITLES = {
+# Plain titles are msgids (str); counted titles are ngettext_lazy promises keyed by "count".
+TITLES: dict[str, Any] = {
     "grade": gettext_noop("Grade downgraded from %(previous)s to %(grade)s"),
     "score": gettext_noop("Score fell by %(points)s points to %(score)s"),
     "overdue": gettext_noop("%(amount)s %(currency)s more than %(days)s days overdue"),
     "country": gettext_noop(
         "Country rating of %(country)s worsened from %(previous)s to %(rating)s"
     ),
-    "disputes": gettext_noop(
-        "%(count)s disputes for %(amount)s %(currency)s opened in the last %(days)s days"
+    # Titles with a count are plural-aware: ngettext_lazy picks the form by params["count"].
+    "disputes": ngettext_lazy(
+        "%(count)s dispute for %(amount)s %(currency)s opened in the last %(days)s days",
+        "%(count)s disputes for %(amount)s %(currency)s opened in the last %(days)s days",
+        "count",
     ),
     "plan": gettext_noop("Payment plan %(plan)s is broken"),
     "over_limit": gettext_noop(
@@ -75,21 +82,39 @@ TITLES = {
         "Insurer cover of %(old)s %(currency)s withdrawn from %(date)s"
     ),
     "cover_refusal": gettext_noop("Insurer refused cover on %(date)s"),
-    "deadline_notify_by": gettext_noop(
-        "Notify %(count)s overdue invoices (%(amount)s %(currency)s) to the insurer by %(date)s"
+    "deadline_notify_by": ngettext_lazy(
+        "Notify %(count)s overdue invoice (%(amount)s %(currency)s) to the insurer by %(date)s",
+        "Notify %(count)s overdue invoices (%(amount)s %(currency)s) to the insurer by %(date)s",
+        "count",
     ),
-    "deadline_notify_by_passed": gettext_noop(
+    "deadline_notify_by_passed": ngettext_lazy(
+        "Notification deadline passed on %(date)s (cover lost); %(count)s invoice "
+        "(%(amount)s %(currency)s) not notified",
         "Notification deadline passed on %(date)s (cover lost); %(count)s invoices "
-        "(%(amount)s %(currency)s) not notified"
+        "(%(amount)s %(currency)s) not notified",
+        "count",
     ),
-    "deadline_claim_by": gettext_noop(
-        "File the claim for %(count)s invoices (%(amount)s %(currency)s) by %(date)s"
+    "deadline_claim_by": ngettext_lazy(
+        "File the claim for %(count)s invoice (%(amount)s %(currency)s) by %(date)s",
+        "File the claim for %(count)s invoices (%(amount)s %(currency)s) by %(date)s",
+        "count",
     ),
-    "deadline_claim_by_passed": gettext_noop(
+    "deadline_claim_by_passed": ngettext_lazy(
+        "Claim-filing deadline passed on %(date)s; %(count)s open invoice "
+        "(%(amount)s %(currency)s) not notified",
         "Claim-filing deadline passed on %(date)s; %(count)s open invoices "
-        "(%(amount)s %(currency)s) not notified"
+        "(%(amount)s %(currency)s) not notified",
+        "count",
     ),
 }
+
+
+def title_text(title_key: str, params: Mapping[str, Any]) -> str:
+    """A title in the active language; a counted title takes the form its count needs."""
+    title = TITLES[title_key]
+    if isinstance(title, str):
+        return _(title) % params
+    return str(title % {**params, "count": int(params["count"])})
 
 
 @dataclass(frozen=True)
@@ -107,13 +132,17 @@ class Candidate:
 
     @property
     def title(self) -> str:
-        return TITLES[self.title_key] % self.title_params
+        """The stored title: English, as the rules run with no user's language active."""
+        with translation.override("en"):
+            return title_text(self.title_key, self.title_params)
 
     def evidence_json(self) -> str:
-        document = {
-            **self.evidence,
-            "i18n_title": {"msgid": TITLES[self.title_key], "params": self.title_params},
-        }
+        # The key, not the text: a counted title has two texts, chosen when shown.
+        title = TITLES[self.title_key]
+        i18n_title: dict[str, Any] = {"key": self.title_key, "params": self.title_params}
+        if isinstance(title, str):
+            i18n_title["msgid"] = title
+        document = {**self.evidence, "i18n_title": i18n_title}
         return json.dumps(document, cls=DjangoJSONEncoder)
 
 

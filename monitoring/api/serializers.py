@@ -105,8 +105,8 @@ class AlertRuleOutput(serializers.Serializer):
         return {
             "kind": setting.kind,
             "label": definition.label,
-            "description": str(definition.description),
-            "severity": str(definition.severity),
+            "description": setting.description,
+            "severity": setting.severity,
             "enabled": setting.enabled,
             "thresholds": thresholds_as_json(setting.thresholds),
             "defaults": thresholds_as_json(setting.defaults),

@@ -143,12 +143,28 @@ class DecisionInput(serializers.Serializer):
     comment = serializers.CharField(
         required=False, allow_blank=True, help_text="Required to refuse or ask for information."
     )
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Required to approve outside the credit policy (terms above the band's "
+        "maximum, an amount above the recommendation or a cap, a grade below the minimum): "
+        "the approval is then recorded as an override. Only members who may change the "
+        "credit policy override it.",
+    )
 
 
 class DecisionOutput(serializers.ModelSerializer):
     amount = serializers.DecimalField(allow_null=True, **MONEY)
     decided_by = serializers.CharField(source="decided_by_label")
     decision = serializers.ChoiceField(source="kind", choices=LimitDecision.Kind.choices)
+    is_override = serializers.BooleanField(
+        read_only=True, help_text="Approved outside the credit policy, with a reason."
+    )
+    policy_breaches = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="How an override left the policy: `code`, `value` granted, policy `limit`.",
+    )
 
     class Meta:
         model = LimitDecision
@@ -158,6 +174,9 @@ class DecisionOutput(serializers.ModelSerializer):
             "amount",
             "payment_terms_days",
             "comment",
+            "is_override",
+            "override_reason",
+            "policy_breaches",
             "decided_by",
             "created_at",
         ]

@@ -39,7 +39,7 @@ from creditguard.reference.fx import MissingRate
 from .. import selectors, services
 from ..approval import Objection
 from ..models import CreditLimit, InsurerCover, LimitRequest
-from ..texts import reason_text, step_text
+from ..texts import breach_text, reason_text, step_text
 from . import filters, serializers
 
 TAG_POLICY = "credit policy"
@@ -324,12 +324,24 @@ class LimitRequestDecisionView(APIView):
         description="Approve (the amount on the table), approve partially (a lower `amount`), "
         "refuse or ask for information (`comment` required). Nobody decides on their own "
         "request; the amount must be within the approver's authority; above the policy's "
-        "four-eyes threshold two distinct approvers are needed. An API key cannot decide (403).",
+        "four-eyes threshold two distinct approvers are needed. An API key cannot decide (403). "
+        "An approval outside the credit policy (terms above the band's maximum — empty terms "
+        "take the requested terms within it —, an amount above the recommendation or one of "
+        "the band's caps, a grade below the policy's minimum) is refused with 400 naming each "
+        "breach, unless `override_reason` is given by a member who may change the credit "
+        "policy (otherwise 403): it is then recorded as an override.",
         tags=[TAG_REQUESTS],
         request=serializers.DecisionInput,
         responses={
             200: serializers.LimitRequestDetailOutput,
-            403: OpenApiResponse(description="Own request, above authority, already approved"),
+            400: OpenApiResponse(
+                description="Invalid input, or outside the credit policy without "
+                "`override_reason` (`breaches`: code, field, value, limit, message)"
+            ),
+            403: OpenApiResponse(
+                description="Own request, above authority, already approved, or an override "
+                "by a role that may not override the credit policy"
+            ),
             409: OpenApiResponse(description="The request is not pending"),
         },
         examples=[
@@ -344,6 +356,14 @@ class LimitRequestDecisionView(APIView):
                     "decision": "approve_partially",
                     "amount": "150000",
                     "comment": "Start lower.",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Override the credit policy",
+                value={
+                    "decision": "approve",
+                    "override_reason": "Parent company guarantee signed on 2026-11-30.",
                 },
                 request_only=True,
             ),
@@ -369,6 +389,25 @@ class LimitRequestDecisionView(APIView):
                 amount=data.get("amount"),
                 payment_terms_days=data.get("payment_terms_days"),
                 comment=data.get("comment", ""),
+                override_reason=data.get("override_reason", ""),
+            )
+        except services.PolicyOverrideRequired as breached:
+            return problem_response(
+                400,
+                problem(
+                    400,
+                    _("Outside the credit policy"),
+                    _("The approval breaks the credit policy; override it with a reason."),
+                    errors=flatten_errors(breached.message_dict),
+                    breaches=[
+                        {
+                            **breach.as_json(),
+                            "field": breach.field,
+                            "message": breach_text(breach, breached.currency),
+                        }
+                        for breach in breached.breaches
+                    ],
+                ),
             )
         except services.DecisionNotAllowed as refusal:
             status_code = 409 if refusal.objections == [Objection.NOT_PENDING] else 403

@@ -250,14 +250,21 @@ def policy_kpis(*, tenant: Tenant, policy: InsurancePolicy, as_of: date) -> Insu
     )
 
 
-def portfolio_insurance_kpis(*, tenant: Tenant, as_of: date) -> InsuranceKpis:
-    """The KPIs of the whole portfolio: every open invoice against what the policies insure."""
+def portfolio_insurance_kpis(
+    *, tenant: Tenant, as_of: date, exposure: Decimal | None = None
+) -> InsuranceKpis:
+    """The KPIs of the whole portfolio: every open invoice against what the policies insure.
+
+    ``exposure``: the portfolio's ledger exposure when the caller has it already (the
+    dashboard's BuyerFigures), which spares reading the invoices.
+    """
     factors = ledger.base_factors(fx_rates_on(as_of), base=tenant.base_currency)
-    exposure = Invoice.objects.filter(ledger.open_q()).aggregate(
-        total=Coalesce(
-            Sum(ledger.outstanding_in_base(factors)), ZERO, output_field=ledger.MONEY_FIELD
-        )
-    )["total"]
+    if exposure is None:
+        exposure = Invoice.objects.filter(ledger.open_q()).aggregate(
+            total=Coalesce(
+                Sum(ledger.outstanding_in_base(factors)), ZERO, output_field=ledger.MONEY_FIELD
+            )
+        )["total"]
     sums = _coverage_sums(InvoiceCoverage.objects.all())
     premiums = [
         _policy_year_premium(

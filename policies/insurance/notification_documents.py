@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from buyers.exports import csv_bytes
+from creditguard.pdf import render_pdf
 
 from .notification_sheets import NotificationSheet
 
@@ -68,12 +68,7 @@ def notification_csv(sheet: NotificationSheet, *, language: str) -> bytes:
 
 
 def notification_pdf(sheet: NotificationSheet, *, language: str) -> bytes:
-    from weasyprint import HTML  # type: ignore[import-untyped]  # heavy: only for a PDF
-
-    with translation.override(language):
-        html = render_to_string(PDF_TEMPLATE, {"sheet": sheet, "language": language})
-    pdf: bytes = HTML(string=html).write_pdf()
-    return pdf
+    return render_pdf(PDF_TEMPLATE, {"sheet": sheet}, language=language)
 
 
 def document_name(sheet: NotificationSheet, extension: str) -> str:

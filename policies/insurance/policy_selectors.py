@@ -54,6 +54,11 @@ def insurance_policies() -> QuerySet[InsurancePolicy]:
     return InsurancePolicy.objects.select_related("created_by").order_by("insurer", "number", "id")
 
 
+def policy_choices_for_buyer_list(sender: object, **kwargs: object) -> list[tuple[int, str]]:
+    """Receiver of `buyers.signals.buyer_list_policies`: the active tenant's policies."""
+    return [(policy.pk, str(policy)) for policy in insurance_policies()]
+
+
 def policy_versions(policy: InsurancePolicy) -> QuerySet[PolicyVersion]:
     """The versions of `policy`, newest effective first (the history of its terms)."""
     return (

@@ -15,10 +15,13 @@ from .policy import BAND_FIELDS, POLICY_FIELDS, credit_policy_create, validate_b
 from .requests import (
     REQUEST_FIELDS,
     DecisionNotAllowed,
+    PolicyOverrideRequired,
+    limit_request_breaches,
     limit_request_create,
     limit_request_decide,
     limit_request_resubmit,
     limit_request_withdraw,
+    policy_limits_for,
 )
 from .reviews import limit_reviews_run
 
@@ -30,11 +33,13 @@ __all__ = [
     "REQUEST_FIELDS",
     "CoverTerms",
     "DecisionNotAllowed",
+    "PolicyOverrideRequired",
     "credit_limit_block",
     "credit_limit_set",
     "credit_limit_unblock",
     "credit_policy_create",
     "insurer_cover_save",
+    "limit_request_breaches",
     "limit_request_create",
     "limit_request_decide",
     "limit_request_resubmit",
@@ -42,5 +47,6 @@ __all__ = [
     "limit_reviews_run",
     "notifications_mark_read",
     "notify",
+    "policy_limits_for",
     "validate_bands",
 ]

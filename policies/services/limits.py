@@ -47,8 +47,10 @@ def credit_limit_set(
     granted_on: date,
     request: LimitRequest | None = None,
     owner: User | None = None,
+    override_reason: str = "",
 ) -> CreditLimit:
-    """Grant or change the buyer's limit; review and expiry dates follow from its risk class."""
+    """Grant or change the buyer's limit; review and expiry dates follow from its risk class.
+    `override_reason`: the limit is outside the credit policy, granted as an override."""
     plan = schedule.limit_schedule(grade=grade, granted_on=granted_on)
     limit = CreditLimit.objects.select_for_update().filter(buyer=buyer).first()
     before = snapshot(limit, LIMIT_FIELDS) if limit else None
@@ -67,6 +69,7 @@ def credit_limit_set(
     limit.request = request
     limit.owner = owner if owner is not None else limit.owner
     limit.reminder_stage, limit.reminder_for = "", None
+    limit.policy_override, limit.override_reason = bool(override_reason), override_reason
     limit.save()
     audit_record(
         tenant=tenant,
@@ -74,7 +77,15 @@ def credit_limit_set(
         action="credit_limit.change" if before else "credit_limit.grant",
         obj=limit,
         before=before,
-        after={**snapshot(limit, LIMIT_FIELDS), "request": request.pk if request else None},
+        after={
+            **snapshot(limit, LIMIT_FIELDS),
+            "request": request.pk if request else None,
+            **(
+                {"policy_override": True, "override_reason": override_reason}
+                if override_reason
+                else {}
+            ),
+        },
     )
     return limit
 

@@ -25,9 +25,9 @@ from creditguard.dates import today
 from creditguard.tenancy.models import Tenant
 
 from .. import approval, selectors
-from ..models import CreditPolicyBand, LimitDecision, LimitRequest
+from ..models import CreditPolicy, CreditPolicyBand, LimitDecision, LimitRequest
 from ..recommendation import Recommendation
-from ..texts import amount_text, objection_text
+from ..texts import amount_text, breach_text, objection_text
 from .limits import credit_limit_set
 from .notifications import notify
 
@@ -65,7 +65,10 @@ def _recommendation_snapshot(recommendation: Recommendation | None) -> dict[str,
     }
 
 
-def _refresh_recommendation(*, tenant: Tenant, request: LimitRequest, as_of: date) -> None:
+def _current_recommendation(
+    *, tenant: Tenant, request: LimitRequest, as_of: date
+) -> tuple[CreditPolicy | None, int | None, Recommendation | None]:
+    """The policy in force, the buyer's grade and the recommendation on the request now."""
     figures = selectors.buyer_figures(tenant=tenant, buyer_ids=[request.buyer_id], as_of=as_of)[
         request.buyer_id
     ]
@@ -75,6 +78,76 @@ def _refresh_recommendation(*, tenant: Tenant, request: LimitRequest, as_of: dat
         policy=policy,
         requested_amount=request.amount,
         requested_terms_days=request.payment_terms_days,
+    )
+    return policy, figures.grade, recommendation
+
+
+def policy_limits_for(
+    *, policy: CreditPolicy | None, grade: int | None, recommendation: Recommendation | None
+) -> approval.PolicyLimits | None:
+    """What the policy in force allows the buyer (None without a policy): the input of
+    `approval.breaches`, and what the decision form shows beside its inputs."""
+    if policy is None or recommendation is None:
+        return None
+    band = selectors.band_for(policy, grade)
+    return approval.policy_limits(
+        grade=grade,
+        lowest_acceptable_grade=policy.lowest_acceptable_grade,
+        band=selectors.pure_band(band) if band else None,
+        recommendation=recommendation,
+    )
+
+
+def limit_request_breaches(
+    *,
+    tenant: Tenant,
+    request: LimitRequest,
+    amount: Decimal | None = None,
+    payment_terms_days: int | None = None,
+    as_of: date | None = None,
+) -> list[approval.PolicyBreach]:
+    """How approving `amount` (default: the amount on the table) at `payment_terms_days`
+    (default: the requested terms within the band's maximum) would leave the credit policy."""
+    as_of = as_of or today()
+    policy, grade, recommendation = _current_recommendation(
+        tenant=tenant, request=request, as_of=as_of
+    )
+    limits = policy_limits_for(policy=policy, grade=grade, recommendation=recommendation)
+    if amount is None:
+        amount = approval.amount_on_the_table(
+            requested_amount=request.amount, approvals=selectors.current_round_approvals(request)
+        )
+    terms = approval.decided_terms(
+        limits=limits,
+        terms_days=payment_terms_days,
+        requested_terms_days=request.payment_terms_days,
+    )
+    return approval.breaches(limits=limits, amount=amount, terms_days=terms)
+
+
+class PolicyOverrideRequired(ValidationError):
+    """An approval outside the credit policy without a reason to override it. Each breach is
+    an error of the input it is about, and `override_reason` says what is missing."""
+
+    def __init__(
+        self, breaches: Sequence[approval.PolicyBreach], *, currency: str, may_override: bool
+    ) -> None:
+        self.breaches = list(breaches)
+        self.currency = currency
+        errors: dict[str, list[str]] = {}
+        for breach in self.breaches:
+            errors.setdefault(breach.field, []).append(breach_text(breach, currency))
+        errors["override_reason"] = [
+            _("Outside the credit policy: give a reason to approve it as an override.")
+            if may_override
+            else objection_text(approval.Objection.OVERRIDE_NOT_ALLOWED)
+        ]
+        super().__init__(errors)
+
+
+def _refresh_recommendation(*, tenant: Tenant, request: LimitRequest, as_of: date) -> None:
+    policy, _grade, recommendation = _current_recommendation(
+        tenant=tenant, request=request, as_of=as_of
     )
     request.policy = policy
     request.recommended_amount = recommendation.amount if recommendation else None
@@ -197,15 +270,20 @@ def limit_request_decide(
     amount: Decimal | None = None,
     payment_terms_days: int | None = None,
     comment: str = "",
+    override_reason: str = "",
     as_of: date | None = None,
 ) -> LimitRequest:
     """Approve, approve partially, refuse or ask for information (see `approval` for the rules).
 
-    Raises DecisionNotAllowed when the actor may not take the decision, ValidationError for bad
-    input. When the approvals of the round suffice, the limit is granted."""
+    An approval outside the credit policy needs `override_reason` and a role that may override
+    the policy; it is recorded as an override. Raises DecisionNotAllowed when the actor may not
+    take the decision, PolicyOverrideRequired (a ValidationError) for an approval outside the
+    policy without a reason, ValidationError for bad input. When the approvals of the round
+    suffice, the limit is granted."""
     as_of = as_of or today()
     request = _locked(request)
     comment = comment.strip()
+    override_reason = override_reason.strip()
     approving = kind in LimitDecision.APPROVALS
     approvals = selectors.current_round_approvals(request)
     on_the_table = approval.amount_on_the_table(
@@ -219,7 +297,7 @@ def limit_request_decide(
     elif kind == LimitDecision.Kind.APPROVE_PARTIALLY:
         decided_amount = amount
         if decided_amount is None:
-            errors["amount"] = [_("This field is required.")]
+            errors["amount"] = [_("Enter the amount to approve.")]
         elif decided_amount <= 0:
             errors["amount"] = [objection_text(approval.Objection.AMOUNT_NOT_POSITIVE)]
         elif decided_amount >= on_the_table:
@@ -228,10 +306,25 @@ def limit_request_decide(
                 + " "
                 + _("(%(amount)s)") % {"amount": amount_text(on_the_table, request.currency)}
             ]
+    found_breaches: list[approval.PolicyBreach] = []
+    limits: approval.PolicyLimits | None = None
     if approving:
-        terms = payment_terms_days
+        policy, grade, recommendation = _current_recommendation(
+            tenant=tenant, request=request, as_of=as_of
+        )
+        limits = policy_limits_for(policy=policy, grade=grade, recommendation=recommendation)
+        terms = approval.decided_terms(
+            limits=limits,
+            terms_days=payment_terms_days,
+            requested_terms_days=request.payment_terms_days,
+        )
+        if decided_amount is not None and not errors:
+            found_breaches = approval.breaches(
+                limits=limits, amount=decided_amount, terms_days=terms
+            )
     elif not comment:
         errors["comment"] = [objection_text(approval.Objection.COMMENT_REQUIRED)]
+    may_override = membership.allows(Permission.MANAGE_CREDIT_POLICY)
 
     authority = selectors.authority_in_base(tenant=tenant, membership=membership, as_of=as_of)
     found = approval.objections(
@@ -243,11 +336,19 @@ def limit_request_decide(
         amount=decided_amount,
         authority=authority,
         earlier_approver_ids={a.approver_id for a in approvals},
+        overriding=bool(found_breaches and override_reason),
+        may_override=may_override,
     )
     if found:
         raise DecisionNotAllowed(found)
     if errors:
         raise ValidationError(errors)
+    if approval.override_needed(found=found_breaches, override_reason=override_reason):
+        raise PolicyOverrideRequired(
+            found_breaches, currency=request.currency, may_override=may_override
+        )
+    if not found_breaches:
+        override_reason = ""  # within the policy: nothing to override
 
     LimitDecision.objects.create(
         tenant=tenant,
@@ -260,6 +361,8 @@ def limit_request_decide(
         decided_by=actor,
         decided_by_label=actor_label(actor),
         authority=authority,
+        policy_breaches=[breach.as_json() for breach in found_breaches],
+        override_reason=override_reason,
     )
     before = snapshot(request, REQUEST_FIELDS)
     if kind == LimitDecision.Kind.REFUSE:
@@ -268,7 +371,7 @@ def limit_request_decide(
     elif kind == LimitDecision.Kind.REQUEST_INFORMATION:
         request.status = LimitRequest.Status.INFORMATION_REQUESTED
     else:
-        _approve(tenant=tenant, actor=actor, request=request, as_of=as_of)
+        _approve(tenant=tenant, actor=actor, request=request, limits=limits, as_of=as_of)
     request.save()
     audit_record(
         tenant=tenant,
@@ -279,14 +382,31 @@ def limit_request_decide(
         after={
             **snapshot(request, REQUEST_FIELDS),
             "decided_amount": decided_amount,
+            "decided_terms_days": terms,
             "comment": comment,
+            **(
+                {
+                    "policy_override": True,
+                    "override_reason": override_reason,
+                    "policy_breaches": [breach.code.value for breach in found_breaches],
+                }
+                if found_breaches
+                else {}
+            ),
         },
     )
     _notify_after_decision(tenant=tenant, actor=actor, request=request, kind=kind, comment=comment)
     return request
 
 
-def _approve(*, tenant: Tenant, actor: User, request: LimitRequest, as_of: date) -> None:
+def _approve(
+    *,
+    tenant: Tenant,
+    actor: User,
+    request: LimitRequest,
+    limits: approval.PolicyLimits | None,
+    as_of: date,
+) -> None:
     decisions = list(
         request.decisions.filter(round=request.round, kind__in=LimitDecision.APPROVALS).order_by(
             "id"
@@ -316,6 +436,14 @@ def _approve(*, tenant: Tenant, actor: User, request: LimitRequest, as_of: date)
             *(d.payment_terms_days for d in decisions if d.payment_terms_days is not None),
         ]
     )
+    # The limit granted is outside the policy when the amount and terms granted are (a lower
+    # partial approval may have brought an overridden amount back within it).
+    outside = approval.breaches(limits=limits, amount=outcome.granted_amount, terms_days=terms)
+    override_reasons = (
+        [f"{d.decided_by_label}: {d.override_reason}" for d in decisions if d.is_override]
+        if outside
+        else []
+    )
     request.granted_amount = outcome.granted_amount
     request.granted_terms_days = terms
     request.status = (
@@ -334,6 +462,7 @@ def _approve(*, tenant: Tenant, actor: User, request: LimitRequest, as_of: date)
         granted_on=as_of,
         request=request,
         owner=actor,
+        override_reason="\n".join(override_reasons),
     )
 
 

@@ -167,9 +167,10 @@ def test_it_accepts_utf8_with_a_byte_order_mark():
     assert sheet.frame.iloc[0, 0] == "Südwerk GmbH"
 
 
-def test_it_refuses_a_csv_that_is_not_utf8():
-    with pytest.raises(ImportFileError, match="not UTF-8"):
-        read_sheet("legal_name\nSüdwerk GmbH\n".encode("cp1252"), "csv")
+def test_it_refuses_a_csv_in_none_of_the_encodings_it_reads():
+    # 0x81 and 0x8D are undefined in Windows-1252 and not GB18030 before a line break.
+    with pytest.raises(ImportFileError, match="not UTF-8, Windows-1252 or GB18030"):
+        read_sheet(b"legal_name\n\x81\n\x8d\n", "csv")
 
 
 def test_it_refuses_binary_content_named_csv():
@@ -381,7 +382,7 @@ def test_the_apostrophe_that_exports_add_before_formula_characters_is_dropped_on
 def test_errors_name_the_spreadsheet_row_and_the_users_column(tenant_a, owner, buyer):
     content = (
         INVOICE_HEADER + "I-1;C-1;0001;2025-01-10;2025-02-09;1200.50;EUR\n"
-        "I-2;C-1;0002;10/01/2025;2025-02-09;12,5;EUR\n"
+        "I-2;C-1;0002;2025-13-10;2025-02-09;1.2.3;EUR\n"
         "\n"
         "I-3;C-404;0003;2025-01-10;2025-01-01;100;EUR\n"
     )
@@ -389,9 +390,12 @@ def test_errors_name_the_spreadsheet_row_and_the_users_column(tenant_a, owner, b
 
     validation = preview_of(tenant_a, job).validation
 
+    # The messages name the formats the file is read in (its amounts have a decimal point).
     assert validation.errors == [
-        RowError(3, "Invoice Date", "10/01/2025", "Enter a valid date in the format YYYY-MM-DD."),
-        RowError(3, "Amount", "12,5", "Enter a number."),
+        RowError(
+            3, "Invoice Date", "2025-13-10", "Enter a date written like 31.01.2025 or 2025-01-31."
+        ),
+        RowError(3, "Amount", "1.2.3", "Enter an amount written like 1,234.56."),
         RowError(5, "Customer ID", "C-404", "Unknown buyer."),
         RowError(5, "Due Date", "2025-01-01", "The due date cannot be before the issue date."),
     ]

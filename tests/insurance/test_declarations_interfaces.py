@@ -32,7 +32,7 @@ def test_the_pages_show_the_declarations_and_the_breakdown(client, owner, januar
     client.force_login(owner)
     listing = client.get(reverse("insurance:declarations", args=[january.policy_id]))
     assert listing.status_code == 200
-    assert "2026-01-01" in listing.content.decode()
+    assert "1 Jan 2026" in listing.content.decode()
     detail = client.get(reverse("insurance:declaration-detail", args=[january.pk]))
     text = detail.content.decode()
     assert detail.status_code == 200

@@ -148,4 +148,4 @@ def test_the_kpi_partial_renders_a_policys_kpis(tenant_a, insured):
         coverage_sweep(tenant=tenant_a, as_of=AS_OF)
         kpis = policy_kpis(tenant=tenant_a, policy=insured, as_of=AS_OF)
     html = render_to_string("policies/insurance/_kpis.html", {"kpis": kpis})
-    assert "62.5%" in html and "2026-06-30" in html
+    assert "62.5%" in html and "30 Jun 2026" in html

@@ -100,7 +100,7 @@ def test_the_feed_shows_each_alert_with_severity_evidence_and_lead_time(client, 
     assert response.status_code == 200
     text = page_text(response)
     assert "High 12,400.00 EUR more than 61 days overdue" in text
-    assert "Invoices 2 · Oldest due 2026-09-15 · Threshold 1,000.00" in text
+    assert "Invoices 2 · Oldest due 15 Sep 2026 · Threshold 1,000.00" in text
     assert "Nordlicht GmbH C-1" in text
     assert "2.0 d" in text  # raised two days after the risk event (the factory's default)
 
@@ -386,7 +386,9 @@ def test_the_services_objection_shows_on_the_threshold(client, owner, tenant_a):
 
     assert response.status_code == 200
     [form] = [form for form in response.context["rule_forms"] if form.setting.kind == "score_drop"]
-    assert form.errors["high_points"] == ["Must be at least min_points."]
+    assert form.errors["high_points"] == [
+        "Must be at least the drop that raises an alert (20 points)."
+    ]
     with active(tenant_a):
         assert not AlertRule.objects.exists()
 
@@ -737,7 +739,7 @@ def test_the_back_test_says_when_the_first_outcomes_will_be_known(client, teamma
 
     assert (
         "All 3 scores of this model are still inside their 12-month window, so no outcome is "
-        "known yet. The first back-test is possible in 2027-11."
+        "known yet. The first back-test is possible in Nov 2027."
     ) in page_text(response)
 
 

@@ -12,6 +12,7 @@ from tests.factories import (
     DEFAULT_PASSWORD,
     BuyerFactory,
     BuyerScoreFactory,
+    FinancialStatementFactory,
     LimitRequestFactory,
     TenantFactory,
     UserFactory,
@@ -33,6 +34,8 @@ def pending_request(transactional_db):
         policy_with_bands(tenant)
         buyer = BuyerFactory(tenant=tenant, legal_name="Hanse Stahlhandel AG")
         BuyerScoreFactory(buyer=buyer, grade=3, period=date(2026, 1, 1))
+        # Accounts on file: 120,000 is within the credit policy (cap 1,000,000 for grade 3).
+        FinancialStatementFactory(buyer=buyer, equity=Decimal("10000000"))
         return LimitRequestFactory(
             buyer=buyer,
             requested_by=analyst,

@@ -16,10 +16,26 @@ from policies.approval import Objection
 from policies.models import CreditLimit, LimitDecision, LimitRequest, Notification
 from policies.schedule import add_months
 from tests.conftest import active
-from tests.factories import BuyerFactory, BuyerScoreFactory, CreditLimitFactory
+from tests.factories import (
+    BuyerFactory,
+    BuyerScoreFactory,
+    CreditLimitFactory,
+    FinancialStatementFactory,
+)
 from tests.policies.conftest import member
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def accounts_on_file(tenant_a, buyer):
+    """Accounts that put the grade-3 buyer's policy cap at the band maximum (1,000,000), so
+    the amounts these authority and four-eyes tests approve keep the credit policy (approvals
+    outside it are overrides: tests/policies/test_approval_rules_*.py)."""
+    with active(tenant_a):
+        FinancialStatementFactory(
+            buyer=buyer, equity=Decimal("10000000"), revenue=Decimal("20000000")
+        )
 
 
 def request_limit(tenant, buyer, actor, amount="100000", terms=60) -> LimitRequest:
@@ -52,6 +68,7 @@ def refused_for(tenant, user, limit_request, kind="approve", **kwargs) -> list[O
     return refusal.value.objections
 
 
+@pytest.mark.usefixtures("accounts_on_file")
 def test_an_approval_within_authority_grants_the_limit_with_review_and_expiry_dates(
     tenant_a, policy, buyer, requester, manager
 ):
@@ -101,6 +118,7 @@ def test_an_amount_above_the_approvers_authority_is_refused(
         assert not LimitDecision.objects.exists()
 
 
+@pytest.mark.usefixtures("accounts_on_file")
 def test_above_the_threshold_a_second_distinct_approver_is_needed(
     tenant_a, policy, buyer, requester, manager, senior
 ):
@@ -123,6 +141,7 @@ def test_above_the_threshold_a_second_distinct_approver_is_needed(
         assert CreditLimit.objects.get(buyer=buyer).amount == Decimal("300000.00")
 
 
+@pytest.mark.usefixtures("accounts_on_file")
 def test_the_database_refuses_two_approvals_by_one_person_in_a_round(
     tenant_a, policy, buyer, requester, manager
 ):
@@ -141,6 +160,7 @@ def test_the_database_refuses_two_approvals_by_one_person_in_a_round(
         )
 
 
+@pytest.mark.usefixtures("accounts_on_file")
 def test_a_partial_approval_grants_the_lower_amount(tenant_a, policy, buyer, requester, manager):
     limit_request = request_limit(tenant_a, buyer, requester, "200000")
 
@@ -163,6 +183,7 @@ def test_a_partial_approval_must_be_below_the_amount_on_the_table(
     assert "amount" in invalid.value.message_dict
 
 
+@pytest.mark.usefixtures("accounts_on_file")
 def test_the_second_approver_approves_what_the_first_left_on_the_table(
     tenant_a, policy, buyer, requester, manager, senior
 ):
@@ -180,19 +201,21 @@ def test_a_band_that_always_needs_four_eyes_needs_two_approvers_for_a_small_limi
 ):
     with active(tenant_a):
         risky = BuyerFactory(tenant=tenant_a)
-        BuyerScoreFactory(buyer=risky, grade=9)
+        # Grade 8: the policy's lowest acceptable grade, in the always-four-eyes band.
+        BuyerScoreFactory(buyer=risky, grade=8)
     limit_request = request_limit(tenant_a, risky, requester, "20000", terms=30)
 
     assert decide(tenant_a, manager, limit_request).status == "pending"
     assert decide(tenant_a, senior, limit_request).status == "approved"
     with active(tenant_a):
         limit = CreditLimit.objects.get(buyer=risky)
-        # Grade 9: high risk, reviewed monthly, expires after 3 months.
+        # Grade 8: high risk, reviewed monthly, expires after 3 months.
         assert limit.risk_class == "high"
         assert limit.review_date == add_months(date.today(), 1)
         assert limit.expiry_date == add_months(date.today(), 3)
 
 
+@pytest.mark.usefixtures("accounts_on_file")
 def test_asking_for_information_returns_the_request_and_a_resubmission_starts_a_new_round(
     tenant_a, policy, buyer, requester, manager, senior
 ):
@@ -256,6 +279,7 @@ def test_a_member_whose_role_may_not_decide_is_refused(tenant_a, policy, buyer, 
     )
 
 
+@pytest.mark.usefixtures("accounts_on_file")
 def test_authority_in_another_currency_is_converted_to_base_currency(
     tenant_a, policy, buyer, requester
 ):
@@ -313,6 +337,7 @@ def test_the_requester_may_withdraw_an_open_request(tenant_a, policy, buyer, req
     assert withdrawn.status == LimitRequest.Status.WITHDRAWN
 
 
+@pytest.mark.usefixtures("accounts_on_file")
 def test_approving_a_change_replaces_the_limit_and_keeps_the_old_amount_in_the_history(
     tenant_a, policy, buyer, requester, manager
 ):
@@ -347,6 +372,7 @@ def test_blocking_and_unblocking_a_limit_is_audited(tenant_a, buyer, manager):
         ]
 
 
+@pytest.mark.usefixtures("accounts_on_file")
 def test_an_approver_below_the_requested_amount_may_approve_a_lower_amount_within_authority(
     tenant_a, policy, buyer, requester, manager
 ):

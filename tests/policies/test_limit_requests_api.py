@@ -7,7 +7,7 @@ import pytest
 from creditguard.audit.models import AuditEvent
 from policies.models import CreditLimit, LimitRequest
 from tests.conftest import active, bearer
-from tests.factories import ApiKeyFactory, LimitRequestFactory
+from tests.factories import ApiKeyFactory, FinancialStatementFactory, LimitRequestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +112,8 @@ def test_the_detail_shows_the_current_recommendation_with_its_reasoning(
 def test_a_member_with_authority_approves_through_the_api(
     client, erp, tenant_a, policy, buyer, manager
 ):
+    with active(tenant_a):  # accounts on file: 120,000 is within the policy's cap
+        FinancialStatementFactory(buyer=buyer, equity=Decimal("10000000"))
     created = post(client, "/api/v1/limit-requests/", REQUEST, erp).json()
     client.force_login(manager)
 
