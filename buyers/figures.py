@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -39,6 +39,8 @@ from creditguard.tenancy.models import Tenant
 
 from . import ledger, receivables
 from .models import Buyer, BuyerFigures, PortfolioSnapshot
+
+T = TypeVar("T")
 
 BATCH_SIZE = 5000
 CREDIT_SALES_DAYS = 365  # `BuyerFigures.credit_sales_365`: DSO over a year
@@ -154,24 +156,61 @@ def refresh_all(*, tenant: Tenant, as_of: date | None = None) -> PortfolioSnapsh
 
 def figures_version(*, tenant: Tenant) -> int:
     """A number that changes whenever the tenant's figures change (after the refresh commits):
-    a key for caching what is computed from them, e.g. totals over every buyer."""
+    a key for caching what is computed from them, e.g. totals over every buyer. Prefer
+    `cached_on_figures`, which also covers a refresh this transaction has not committed yet."""
     return int(cache.get_or_set(_version_key(tenant.pk), 0, timeout=None))
+
+
+def cached_on_figures(
+    *, tenant: Tenant, key: str, compute: Callable[[], T], timeout: int = 24 * 3600
+) -> T:
+    """``compute()`` (something read from the tenant's figures), cached until they change.
+
+    The version moves when a refresh commits; a request that has just refreshed (the view's
+    `figures_fresh`, inside the request's transaction) would still read the old version and
+    be served the old value, so until that commit the value is computed afresh, uncached.
+    """
+    if _refresh_pending(tenant.pk):
+        return compute()
+    versioned = f"{key}:{tenant.pk}:{figures_version(tenant=tenant)}"
+    return cache.get_or_set(versioned, compute, timeout=timeout)  # type: ignore[no-any-return]
+
+
+def figures_changed(*, tenant: Tenant) -> None:
+    """Say that the tenant's figures changed without a refresh (a buyer row deleted with its
+    figures): what is cached on them is computed afresh once the transaction commits."""
+    transaction.on_commit(_VersionBump(tenant.pk))
 
 
 def _version_key(tenant_id: int) -> str:
     return f"figures:version:{tenant_id}"
 
 
-def _bump_version(tenant_id: int) -> None:
-    key = _version_key(tenant_id)
-    cache.add(key, 0, timeout=None)
-    cache.incr(key)
+class _VersionBump:
+    """The on-commit callback that moves the version; recognisable in the pending callbacks
+    (`_refresh_pending`), which Django drops on rollback."""
+
+    def __init__(self, tenant_id: int) -> None:
+        self.figures_tenant_id = tenant_id
+
+    def __call__(self) -> None:
+        key = _version_key(self.figures_tenant_id)
+        cache.add(key, 0, timeout=None)
+        cache.incr(key)
+
+
+def _refresh_pending(tenant_id: int) -> bool:
+    """Whether this connection's open transaction changed the tenant's figures."""
+    return any(
+        getattr(entry[1], "figures_tenant_id", None) == tenant_id
+        for entry in connection.run_on_commit
+    )
 
 
 def refresh_buyers(*, tenant: Tenant, buyer_ids: Sequence[int], as_of: date) -> None:
     if not buyer_ids:
         return
-    transaction.on_commit(lambda: _bump_version(tenant.pk))
+    transaction.on_commit(_VersionBump(tenant.pk))
     rates = fx_rates_on(as_of)
     context = FigureContext(tenant=tenant, as_of=as_of, rates=rates)
     for start in range(0, len(buyer_ids), BATCH_SIZE):
