@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -61,7 +61,7 @@ class SourceRows:
     with at most one row per buyer of the batch, named after `BuyerFigures` columns;
     ``defaults`` gives the value of a column for a buyer without a row (NULL when absent)."""
 
-    rows: QuerySet[Any, dict[str, Any]]
+    rows: QuerySet[Any, Any]
     defaults: Mapping[str, Any] = field(default_factory=dict)
     # Row names that cannot be the column's own (a model field of the same name): name → column
     renames: Mapping[str, str] = field(default_factory=dict)
@@ -158,7 +158,7 @@ def figures_version(*, tenant: Tenant) -> int:
     """A number that changes whenever the tenant's figures change (after the refresh commits):
     a key for caching what is computed from them, e.g. totals over every buyer. Prefer
     `cached_on_figures`, which also covers a refresh this transaction has not committed yet."""
-    return int(cache.get_or_set(_version_key(tenant.pk), 0, timeout=None))
+    return int(cache.get_or_set(_version_key(tenant.pk), 0, timeout=None) or 0)
 
 
 def cached_on_figures(
@@ -173,7 +173,7 @@ def cached_on_figures(
     if _refresh_pending(tenant.pk):
         return compute()
     versioned = f"{key}:{tenant.pk}:{figures_version(tenant=tenant)}"
-    return cache.get_or_set(versioned, compute, timeout=timeout)  # type: ignore[no-any-return]
+    return cast(T, cache.get_or_set(versioned, compute, timeout=timeout))
 
 
 def figures_changed(*, tenant: Tenant) -> None:

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from creditguard.audit.services import audit_changes, audit_record, snapshot
 from creditguard.tenancy.models import Tenant
 
-from . import ledger, receivables
+from . import figures, ledger, receivables
 from .models import (
     Buyer,
     BuyerDocument,
@@ -190,6 +190,8 @@ def buyer_delete(*, tenant: Tenant, actor: Actor, buyer: Buyer) -> None:
     )
     Buyer.objects.filter(parent=buyer).update(parent=None)
     buyer.delete()
+    # Its figures row goes with it (no invoices, so nothing marked it for a refresh).
+    figures.figures_changed(tenant=tenant)
 
 
 # --- Financial statements --------------------------------------------------------------------

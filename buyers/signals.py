@@ -9,6 +9,9 @@ react without `buyers` importing them.
   ``buyer``; a receiver returns a `BuyerFilePanel` to show (or None).
 - `buyer_list_policies`: the buyer list builds its insurance-policy filter, with ``tenant``; a
   receiver returns the tenant's policies as (id, name) choices (`BuyerFigures.policy_id`).
+- `figures_refreshed`: a background refresh of the tenant's `BuyerFigures` (the daily job, a
+  refresh too large for a request) is done, inside its transaction, with ``tenant``; receivers
+  may warm what they cache on the figures, after commit (`transaction.on_commit`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 buyer_risk_changed = Signal()
 buyer_file_panels = Signal()
 buyer_list_policies = Signal()
+figures_refreshed = Signal()
 
 
 @dataclass(frozen=True)

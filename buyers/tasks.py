@@ -11,6 +11,7 @@ from creditguard.queue import for_each_active_tenant
 from creditguard.tenancy.models import Tenant
 
 from . import figures, imports
+from .signals import figures_refreshed
 
 
 @shared_task(base=TenantTask, one_transaction=False, name="buyers.import_run", ignore_result=True)
@@ -35,6 +36,7 @@ def figures_daily() -> None:
 def figures_daily_run(as_of: str, *, tenant: Tenant) -> None:
     """Every buyer's figures for the day and the day's portfolio snapshot (idempotent)."""
     figures.figures_daily_run(tenant=tenant, as_of=date.fromisoformat(as_of))
+    figures_refreshed.send(sender=figures_daily_run, tenant=tenant)
 
 
 @shared_task(base=TenantTask, name="buyers.figures_refresh", ignore_result=True)
@@ -45,6 +47,7 @@ def figures_refresh(scope: str, as_of: str, *, tenant: Tenant) -> None:
         figures.refresh_all(tenant=tenant, as_of=day)
     else:
         figures.refresh_dirty(tenant=tenant, as_of=day)
+    figures_refreshed.send(sender=figures_refresh, tenant=tenant)
 
 
 @shared_task(name="buyers.analyze_tables", ignore_result=True)

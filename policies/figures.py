@@ -44,7 +44,8 @@ def figures_from_policies(context: FigureContext, buyer_ids: Sequence[int]) -> l
         .values("buyer_id")
         .annotate(
             cover=Sum("in_force_base", filter=Q(in_force__gt=0), output_field=MONEY_FIELD),
-            policy_id=Min("policy_id", filter=Q(in_force__gt=0)),
+            # Named after the figures column; grouped rows, so no clash with the model's field.
+            policy_id=Min("policy_id", filter=Q(in_force__gt=0)),  # type: ignore[no-redef]
         )
         .order_by()
     )

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.db.models import (
     BooleanField,
     Case,
@@ -30,7 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, NullIf
 
 from buyers import ledger, receivables
-from buyers.figures import figures_fresh, figures_version
+from buyers.figures import cached_on_figures, figures_fresh
 from buyers.models import Buyer, FinancialStatement, Invoice
 from buyers.models import BuyerFigures as MaintainedFigures
 from buyers.selectors import buyers_with_exposure
@@ -498,7 +497,7 @@ def limits_overview(
     risk_class: str = "",
     ordering: str = "utilisation",
     as_of: date | None = None,
-) -> QuerySet[Buyer]:
+) -> QuerySet[Any]:
     """Buyers with exposure, own limit and insurer cover side by side, in one query.
 
     Today's overview reads the maintained figures (`buyers.BuyerFigures`, made current here):
@@ -537,12 +536,13 @@ def limits_overview(
         buyers = buyers.filter(limit_status=CreditLimit.Status.EXPIRED)
     elif state == "uninsured":
         buyers = buyers.filter(usable, limit_amount__gt=F("insurer_cover"))
-    return buyers.order_by(
+    ordered: QuerySet[Any] = buyers.order_by(
         *OVERVIEW_ORDERINGS.get(ordering, OVERVIEW_ORDERINGS["utilisation"]), "id"
     )
+    return ordered
 
 
-def _overview_from_figures(*, tenant: Tenant) -> QuerySet[Buyer]:
+def _overview_from_figures(*, tenant: Tenant) -> QuerySet[Any]:
     # The buyer's one limit is joined (creditlimit_one_per_buyer), not looked up per column;
     # filters use these annotations, so they share the one join. The figures' own tenant_id
     # lets their (tenant_id, utilisation) and (tenant_id, exposure) indexes give the order.
@@ -567,7 +567,7 @@ def _overview_from_figures(*, tenant: Tenant) -> QuerySet[Buyer]:
     )
 
 
-def _overview_computed(*, tenant: Tenant, as_of: date) -> QuerySet[Buyer]:
+def _overview_computed(*, tenant: Tenant, as_of: date) -> QuerySet[Any]:
     rates = fx_rates_on(as_of)
     limit = CreditLimit.objects.filter(buyer_id=OuterRef("pk"))
     # The cover in force is read from the decisions (`insurance.cover`): a reduction counts
@@ -645,8 +645,9 @@ def limits_summary(*, tenant: Tenant, as_of: date | None = None) -> LimitsSummar
     if as_of == today():
         figures_fresh(tenant=tenant)
         # Totals over every buyer: computed once per change of the figures (`figures_version`).
-        key = f"limits:summary:{tenant.pk}:{as_of}:{figures_version(tenant=tenant)}"
-        totals = cache.get_or_set(key, _figures_totals, timeout=24 * 3600)
+        totals = cached_on_figures(
+            tenant=tenant, key=f"limits:summary:{as_of}", compute=_figures_totals
+        )
     else:
         overview = limits_overview(tenant=tenant, as_of=as_of)
         totals = overview.aggregate(

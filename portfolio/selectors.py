@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from django.db.models import Count, DecimalField, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from buyers import receivables
+from buyers.figures import cached_on_figures
 from buyers.models import Buyer, BuyerFigures, PortfolioSnapshot
+from creditguard.dates import today
 from creditguard.tenancy.models import Tenant
 
 ZERO: Final = Decimal("0.00")
@@ -163,14 +166,15 @@ class PortfolioTotals:
         )
 
 
-def portfolio_totals(*, tenant: Tenant, filters: DashboardFilters) -> PortfolioTotals:
-    """Totals, aging, limit use and open alerts of the buyers in scope: one aggregate query."""
+def _total_aggregates() -> dict[str, Any]:
+    """The aggregates of `PortfolioTotals`: sums and counts, and the oldest ``as_of`` (so
+    that totals of groups add up to the totals of their union)."""
     bands = {
         f"t_band_{key}": Count("id", filter=_band_q(low, high))
         for key, low, high in UTILISATION_BANDS
     }
     over_limit = Q(credit_limit__isnull=False, exposure__gt=F("credit_limit"))
-    row = figures_in_scope(filters=filters).aggregate(
+    return dict(
         t_buyers=Count("id"),
         t_as_of=Min("as_of"),
         t_exposure=_sum("exposure"),
@@ -190,6 +194,14 @@ def portfolio_totals(*, tenant: Tenant, filters: DashboardFilters) -> PortfolioT
         t_limits_total=_sum("credit_limit"),
         **bands,
     )
+
+
+def portfolio_totals(*, tenant: Tenant, filters: DashboardFilters) -> PortfolioTotals:
+    """Totals, aging, limit use and open alerts of the buyers in scope: one aggregate query."""
+    return _totals(tenant, figures_in_scope(filters=filters).aggregate(**_total_aggregates()))
+
+
+def _totals(tenant: Tenant, row: dict[str, Any]) -> PortfolioTotals:
     return PortfolioTotals(
         currency=tenant.base_currency,
         as_of=row["t_as_of"],
@@ -262,6 +274,71 @@ def risk_cells(*, filters: DashboardFilters) -> list[RiskCell]:
     return [RiskCell(*row) for row in rows]
 
 
+@dataclass(frozen=True)
+class PortfolioFigures:
+    """What the dashboard aggregates over the buyers in scope."""
+
+    totals: PortfolioTotals
+    grades: list[GradeRow]
+    cells: list[RiskCell]
+
+
+def portfolio_figures(*, tenant: Tenant, filters: DashboardFilters) -> PortfolioFigures:
+    """`portfolio_totals`, `grade_distribution` and `risk_cells` from one scan of the figures
+    (grouped by country, sector and grade, then added up), cached until the figures change
+    (`buyers.figures.cached_on_figures`): the dashboard's cost no longer grows with the
+    portfolio between two refreshes."""
+    return cached_on_figures(
+        tenant=tenant,
+        key=f"portfolio:figures:{today()}:{urlencode(sorted(filters.params().items()))}",
+        compute=lambda: _portfolio_figures(tenant=tenant, filters=filters),
+    )
+
+
+def _portfolio_figures(*, tenant: Tenant, filters: DashboardFilters) -> PortfolioFigures:
+    aggregates = _total_aggregates()
+    groups = list(
+        figures_in_scope(filters=filters)
+        .order_by()
+        .values(g_country=F("buyer__country_id"), g_sector=F("buyer__nace_section"))
+        .annotate(g_grade=F("grade"))
+        .values("g_country", "g_sector", "g_grade")
+        .annotate(**aggregates)
+    )
+    if groups:
+        row: dict[str, Any] = {
+            name: sum(group[name] for group in groups) for name in aggregates if name != "t_as_of"
+        }
+        row["t_as_of"] = min(
+            (group["t_as_of"] for group in groups if group["t_as_of"] is not None), default=None
+        )
+    else:  # no buyer in scope: the zeros, typed as the database gives them
+        row = figures_in_scope(filters=filters).aggregate(**aggregates)
+    by_grade: dict[int | None, list[Any]] = {}
+    by_cell: dict[tuple[str, str], list[Any]] = {}
+    for group in groups:
+        grade = by_grade.setdefault(group["g_grade"], [0, ZERO])
+        grade[0] += group["t_buyers"]
+        grade[1] += group["t_exposure"]
+        cell = by_cell.setdefault((group["g_country"], group["g_sector"]), [0, ZERO, ZERO])
+        cell[0] += group["t_buyers"]
+        cell[1] += group["t_exposure"]
+        cell[2] += group["t_overdue"]
+    grades: list[int | None] = [*range(1, 11), None]
+    return PortfolioFigures(
+        totals=_totals(tenant, row),
+        grades=[
+            GradeRow(grade, *by_grade.get(grade, (0, ZERO)))
+            for grade in grades
+            if grade is not None or grade in by_grade
+        ],
+        cells=[
+            RiskCell(country, sector, buyers, exposure, overdue)
+            for (country, sector), (buyers, exposure, overdue) in by_cell.items()
+        ],
+    )
+
+
 def top_exposures(*, filters: DashboardFilters, limit: int = TOP_EXPOSURES) -> list[BuyerFigures]:
     """The buyers in scope with the largest exposure, with their buyer row."""
     return list(
@@ -311,8 +388,13 @@ def dso_trend(*, as_of: date, months: int = TREND_MONTHS) -> list[DsoPoint]:
     ]
 
 
-def filter_choices() -> tuple[list[str], list[str]]:
-    """The countries and sectors of the tenant's buyers (codes, sorted): one query."""
+def filter_choices(*, tenant: Tenant) -> tuple[list[str], list[str]]:
+    """The countries and sectors of the tenant's buyers (codes, sorted): one query, cached
+    until the figures change (a buyer written is marked for a refresh, which moves them)."""
+    return cached_on_figures(tenant=tenant, key="portfolio:filter-choices", compute=_choices)
+
+
+def _choices() -> tuple[list[str], list[str]]:
     pairs = Buyer.objects.order_by().values_list("country_id", "nace_section").distinct()
     countries: set[str] = set()
     sectors: set[str] = set()

@@ -36,3 +36,13 @@ def monthly_reports() -> None:
 def monthly_report_run(as_of: str, *, tenant: Tenant) -> None:
     """The tenant's monthly portfolio risk report of the previous month, once per period."""
     services.monthly_report_ensure(tenant=tenant, as_of=date.fromisoformat(as_of))
+
+
+@shared_task(base=TenantTask, name="portfolio.dashboard_warm", ignore_result=True)
+def dashboard_warm(*, tenant: Tenant) -> None:
+    """After a background refresh of the figures: the unfiltered dashboard's aggregates into
+    the cache, so the first visitor does not wait for them (`selectors.portfolio_figures`)."""
+    from . import selectors
+
+    selectors.filter_choices(tenant=tenant)
+    selectors.portfolio_figures(tenant=tenant, filters=selectors.DashboardFilters())

@@ -161,7 +161,7 @@ def dashboard(request: TenantHttpRequest) -> HttpResponse:
     figures_fresh(tenant=tenant)
     as_of = today()
     language = get_language() or "en"
-    country_codes, sector_codes = selectors.filter_choices()
+    country_codes, sector_codes = selectors.filter_choices(tenant=tenant)
     country_names = {
         country.code: country.localized_name
         for country in Country.objects.filter(code__in=country_codes)
@@ -179,8 +179,9 @@ def dashboard(request: TenantHttpRequest) -> HttpResponse:
     filters = form.filters()
     scope = selectors.buyers_in_scope(filters=filters) if filters.active else None
 
-    totals = selectors.portfolio_totals(tenant=tenant, filters=filters)
-    grades = selectors.grade_distribution(filters=filters)
+    # Totals, grades and risk cells: one scan of the figures, cached until they change.
+    portfolio = selectors.portfolio_figures(tenant=tenant, filters=filters)
+    totals, grades = portfolio.totals, portfolio.grades
     peak_grade = max((row.buyers for row in grades), default=0)
     top = selectors.top_exposures(filters=filters)
     trend = selectors.dso_trend(as_of=as_of)
@@ -243,7 +244,7 @@ def dashboard(request: TenantHttpRequest) -> HttpResponse:
                 for row in grades
             ],
             "risk_map": _risk_map(
-                selectors.risk_cells(filters=filters),
+                portfolio.cells,
                 filters=filters,
                 country_names=country_names,
                 sector_names=sector_names,
