@@ -107,6 +107,8 @@ def figures_fresh(*, tenant: Tenant) -> None:
         _refresh_later(tenant, "all", day)
     if dirty > INLINE_DIRTY:
         _refresh_later(tenant, "dirty", day)
+        # Known changes not in the figures yet: nothing cached on them is served meanwhile.
+        transaction.on_commit(_Marker(tenant.pk))
     elif dirty:
         refresh_dirty(tenant=tenant, as_of=day)
 
@@ -168,7 +170,8 @@ def cached_on_figures(
 
     The version moves when a refresh commits; a request that has just refreshed (the view's
     `figures_fresh`, inside the request's transaction) would still read the old version and
-    be served the old value, so until that commit the value is computed afresh, uncached.
+    be served the old value, so until that commit the value is computed afresh, uncached;
+    so it is while changes wait for a refresh in the background (`figures_fresh` sent it).
     """
     if _refresh_pending(tenant.pk):
         return compute()
@@ -186,12 +189,20 @@ def _version_key(tenant_id: int) -> str:
     return f"figures:version:{tenant_id}"
 
 
-class _VersionBump:
-    """The on-commit callback that moves the version; recognisable in the pending callbacks
-    (`_refresh_pending`), which Django drops on rollback."""
+class _Marker:
+    """An on-commit callback that says "this transaction saw the tenant's figures change":
+    recognisable in the pending callbacks (`_refresh_pending`), which Django drops on
+    rollback."""
 
     def __init__(self, tenant_id: int) -> None:
         self.figures_tenant_id = tenant_id
+
+    def __call__(self) -> None:
+        pass
+
+
+class _VersionBump(_Marker):
+    """The on-commit callback that moves the version."""
 
     def __call__(self) -> None:
         key = _version_key(self.figures_tenant_id)

@@ -471,6 +471,13 @@ class BuyerFigures(TenantOwnedModel):
         indexes = [
             models.Index("tenant", F("exposure").desc(), "buyer", name="buyerfigures_exposure_idx"),
             models.Index(fields=["tenant", "grade"], name="buyerfigures_grade_idx"),
+            # The buyer list by exposure, largest first (buyers without figures last), also
+            # when filtered by grade or policy: the first page reads the top of this index.
+            models.Index(
+                "tenant",
+                F("exposure").desc(nulls_last=True),
+                name="buyerfigures_exposure_list_idx",
+            ),
             # The Limits overview's default order: utilisation, then exposure, then the buyer.
             models.Index(
                 "tenant",

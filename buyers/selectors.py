@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -18,6 +19,7 @@ from creditguard.reference.selectors import fx_rates_on
 from creditguard.tenancy.models import Tenant
 
 from . import ledger, receivables
+from .figures import cached_on_figures
 from .ledger import OPEN_STATUSES as OPEN_STATUSES  # re-exported for forms and views
 from .models import Buyer, Dispute, FinancialStatement, Invoice, PaymentPlan
 
@@ -166,6 +168,38 @@ def buyer_list(
         cover=F("figures__cover"),
         utilisation=F("figures__utilisation"),
     ).order_by(*_buyer_ordering(ordering, language=language))
+
+
+def buyer_list_count(*, tenant: Tenant, filters: BuyerListFilters | None = None) -> int:
+    """How many buyers `buyer_list` holds with these filters (its paginator's count): counted
+    once per change of the figures (`figures.cached_on_figures`; a buyer written is marked for
+    a refresh, so that moves it too), not on every page view."""
+    filters = filters or BuyerListFilters()
+    digest = hashlib.sha256(repr(filters).encode()).hexdigest()[:32]
+    return cached_on_figures(
+        tenant=tenant,
+        key=f"buyers:list-count:{digest}",
+        compute=lambda: _filtered_buyers(Buyer.objects.filter(tenant=tenant), filters).count(),
+    )
+
+
+def buyer_countries_and_sectors(*, tenant: Tenant) -> tuple[list[str], list[str]]:
+    """The country codes and NACE sections of the tenant's buyers, sorted (the choices of the
+    list and dashboard filters): one query per change of the figures."""
+    return cached_on_figures(
+        tenant=tenant, key="buyers:countries-sectors", compute=_countries_and_sectors
+    )
+
+
+def _countries_and_sectors() -> tuple[list[str], list[str]]:
+    pairs = Buyer.objects.order_by().values_list("country_id", "nace_section").distinct()
+    countries: set[str] = set()
+    sectors: set[str] = set()
+    for country, sector in pairs:
+        countries.add(country)
+        if sector:
+            sectors.add(sector)
+    return sorted(countries), sorted(sectors)
 
 
 def credit_file_invoices(

@@ -147,18 +147,17 @@ def _sort_links(request: HttpRequest, current: str) -> dict[str, dict[str, str]]
 
 
 def _list_filter_form(request: HttpRequest, language: str) -> BuyerFilterForm:
-    """The list's filter form on `request.GET`, its choices the tenant's own values only."""
+    """The list's filter form on `request.GET`, its choices the tenant's own values only
+    (call `figures_fresh` first: they are cached on the figures)."""
+    country_codes, sectors = selectors.buyer_countries_and_sectors(tenant=request.tenant)
     countries = sorted_choices(
         (
             (country.code, country.localized_name)
-            for country in Country.objects.filter(code__in=Buyer.objects.values("country_id"))
+            for country in Country.objects.filter(code__in=country_codes)
         ),
         language=language,
     )
     # Sectors stay in NACE order (A to U): each label starts with its letter.
-    sectors = sorted(
-        set(Buyer.objects.order_by().values_list("nace_section", flat=True).distinct())
-    )
     form = BuyerFilterForm(
         request.GET,
         countries=countries,
@@ -199,13 +198,17 @@ def _list_sort(request: HttpRequest) -> str:
 @tenant_view()
 def buyer_list(request: HttpRequest) -> HttpResponse:
     language = get_language() or "en"
+    figures_fresh(tenant=request.tenant)
     form = _list_filter_form(request, language)
     sort = _list_sort(request)
-    figures_fresh(tenant=request.tenant)
+    filters = form.filters()
     buyers = selectors.buyer_list(
-        tenant=request.tenant, filters=form.filters(), ordering=sort, language=language
+        tenant=request.tenant, filters=filters, ordering=sort, language=language
     )
-    page = Paginator(buyers, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(buyers, PAGE_SIZE)
+    # The count over every matching buyer, once per change of the figures, not per page view.
+    paginator.count = selectors.buyer_list_count(tenant=request.tenant, filters=filters)
+    page = paginator.get_page(request.GET.get("page"))
     for buyer in page.object_list:
         buyer.sector_name = _sector_name(buyer.nace_section, language)
     query = request.GET.copy()
@@ -256,8 +259,8 @@ def _export_rows(buyers: Iterable[Buyer], language: str) -> Iterator[tuple[Any, 
 def buyer_export(request: HttpRequest) -> HttpResponse:
     """The list as filtered and sorted on the page (same parameters), as CSV in base currency."""
     language = get_language() or "en"
-    form = _list_filter_form(request, language)
     figures_fresh(tenant=request.tenant)
+    form = _list_filter_form(request, language)
     buyers = selectors.buyer_list(
         tenant=request.tenant,
         filters=form.filters(),

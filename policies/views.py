@@ -43,6 +43,7 @@ from .models import CreditLimit, CreditPolicy, InsurerCover, LimitDecision, Limi
 from .texts import breach_text, objection_text, step_text
 
 PAGE_SIZE = 50
+QUEUE_PAGE_SIZE = 20  # request cards per page of the approval queue
 HISTORY_SHOWN = 100
 MAX_BANDS = 10
 
@@ -229,6 +230,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 def queue(request: HttpRequest) -> HttpResponse:
     currency = request.tenant.base_currency
     items = selectors.approval_queue(tenant=request.tenant, viewer=request.membership)
+    # Most urgent first over the whole queue, then a page of cards (each card is a form).
+    page = Paginator(items, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     policy = selectors.policy_in_force(on=selectors.today())
     returned = list(
         selectors.limit_requests()
@@ -239,7 +242,13 @@ def queue(request: HttpRequest) -> HttpResponse:
         request,
         "policies/queue.html",
         {
-            "rows": _queue_rows(items, currency, policy=policy, viewer=request.membership),
+            "rows": _queue_rows(
+                list(page.object_list), currency, policy=policy, viewer=request.membership
+            ),
+            "page": page,
+            "query_string": urlencode(
+                {key: value for key, value in request.GET.items() if key != "page" and value}
+            ),
             "returned": returned,
             "currency": currency,
             "can_decide": request.membership.allows(Permission.DECIDE_LIMIT),

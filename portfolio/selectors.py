@@ -25,7 +25,8 @@ from django.db.models.functions import Coalesce
 
 from buyers import receivables
 from buyers.figures import cached_on_figures
-from buyers.models import Buyer, BuyerFigures, PortfolioSnapshot
+from buyers.models import BuyerFigures, PortfolioSnapshot
+from buyers.selectors import buyer_countries_and_sectors
 from creditguard.dates import today
 from creditguard.tenancy.models import Tenant
 
@@ -297,7 +298,7 @@ def portfolio_figures(*, tenant: Tenant, filters: DashboardFilters) -> Portfolio
 
 def _portfolio_figures(*, tenant: Tenant, filters: DashboardFilters) -> PortfolioFigures:
     aggregates = _total_aggregates()
-    groups = list(
+    grouped: QuerySet[Any, Any] = (
         figures_in_scope(filters=filters)
         .order_by()
         .values(g_country=F("buyer__country_id"), g_sector=F("buyer__nace_section"))
@@ -305,6 +306,7 @@ def _portfolio_figures(*, tenant: Tenant, filters: DashboardFilters) -> Portfoli
         .values("g_country", "g_sector", "g_grade")
         .annotate(**aggregates)
     )
+    groups = list(grouped)
     if groups:
         row: dict[str, Any] = {
             name: sum(group[name] for group in groups) for name in aggregates if name != "t_as_of"
@@ -389,17 +391,6 @@ def dso_trend(*, as_of: date, months: int = TREND_MONTHS) -> list[DsoPoint]:
 
 
 def filter_choices(*, tenant: Tenant) -> tuple[list[str], list[str]]:
-    """The countries and sectors of the tenant's buyers (codes, sorted): one query, cached
-    until the figures change (a buyer written is marked for a refresh, which moves them)."""
-    return cached_on_figures(tenant=tenant, key="portfolio:filter-choices", compute=_choices)
-
-
-def _choices() -> tuple[list[str], list[str]]:
-    pairs = Buyer.objects.order_by().values_list("country_id", "nace_section").distinct()
-    countries: set[str] = set()
-    sectors: set[str] = set()
-    for country, sector in pairs:
-        countries.add(country)
-        if sector:
-            sectors.add(sector)
-    return sorted(countries), sorted(sectors)
+    """The countries and sectors of the tenant's buyers (codes, sorted), cached until the
+    figures change (`buyers.selectors.buyer_countries_and_sectors`)."""
+    return buyer_countries_and_sectors(tenant=tenant)

@@ -413,3 +413,37 @@ def test_the_queue_offers_only_a_partial_approval_above_the_approvers_authority(
     assert 'value="approve_partially"' in page
     assert 'value="approve"' not in page
     assert "above your approval authority" in page
+
+
+def test_the_queue_shows_a_page_of_requests_most_urgent_first(
+    client, manager, tenant_a, policy, requester, django_assert_max_num_queries
+):
+    """20 cards a page (each is a decision form); the order runs over the whole queue."""
+    from policies.views import QUEUE_PAGE_SIZE
+
+    with active(tenant_a):
+        buyers = [
+            BuyerFactory(tenant=tenant_a, legal_name=f"Queue Buyer {n:02d}")
+            for n in range(QUEUE_PAGE_SIZE + 5)
+        ]
+        for buyer in buyers:
+            LimitRequestFactory(buyer=buyer, requested_by=requester)
+        urgent = buyers[-1]  # the newest request, but over its limit: first on page 1
+        CreditLimitFactory(buyer=urgent, amount=Decimal("1000"))
+        InvoiceFactory(buyer=urgent, amount=Decimal("5000"))
+    client.force_login(manager)
+    client.get(reverse("limits:queue"))
+
+    with django_assert_max_num_queries(40):
+        first = client.get(reverse("limits:queue")).content.decode()
+    second = client.get(reverse("limits:queue"), {"page": 2}).content.decode()
+
+    names = [b.legal_name for b in buyers]
+    on_first = [name for name in names if name in first]
+    on_second = [name for name in names if name in second]
+    assert len(on_first) == QUEUE_PAGE_SIZE and len(on_second) == 5
+    assert set(on_first).isdisjoint(on_second)
+    assert urgent.legal_name in first
+    assert first.index(urgent.legal_name) < first.index("Queue Buyer 00")
+    assert "Page 1 of 2" in first and "?page=2" in first
+    assert "Page 2 of 2" in second
