@@ -263,6 +263,14 @@ _BUYER_UPSERT = """
     RETURNING id, erp_reference, (xmax = 0) AS inserted
 """
 
+# Stored buyers whose status the batch changes (before the upsert writes it): a status change
+# (e.g. to insolvent) re-scores the buyer, as `buyer_update` does for one.
+_STATUS_CHANGES = """
+    SELECT target.id FROM buyers_buyer target
+    JOIN bulk_buyers new ON new.erp_reference = target.erp_reference
+    WHERE target.tenant_id = %(tenant_id)s AND target.status IS DISTINCT FROM new.status
+"""
+
 _SET_PARENTS = """
     UPDATE buyers_buyer target SET parent_id = new.parent_id
     FROM (VALUES %s) AS new (id, parent_id)
@@ -310,6 +318,8 @@ class _BuyerUpsert(_Upsert):
 
     def write(self, cursor: Any, batch: _Batch) -> tuple[int, int]:
         _stage(cursor, "bulk_buyers", _BUYER_COLUMNS, map(_row_of(_BUYER_COLUMNS), batch.records))
+        cursor.execute(_STATUS_CHANGES, {"tenant_id": batch.tenant_id})
+        status_changed = [row[0] for row in cursor.fetchall()]
         cursor.execute(_BUYER_UPSERT, {"tenant_id": batch.tenant_id})
         upserted = cursor.fetchall()
         created = sum(1 for _id, _reference, inserted in upserted if inserted)
@@ -335,6 +345,10 @@ class _BuyerUpsert(_Upsert):
                     for index, record in batch.each()
                     if ids[record["erp_reference"]] in circular
                 ]
+            )
+        if status_changed:
+            buyer_risk_changed.send(
+                sender=Buyer, tenant_id=batch.tenant_id, buyer_ids=status_changed, reason="status"
             )
         return created, len(upserted) - created
 
