@@ -430,6 +430,7 @@ def naive_score(buyer: Buyer, *, tenant: Tenant, rates: dict[str, Decimal]) -> N
                 )
             )  # fmt: skip
     exposure = receivables.exposure(open_items)
+    dbt = receivables.days_beyond_terms(settled=settled, open_items=open_items, as_of=AS_OF)
     overdue = receivables.overdue_amount(open_items, as_of=AS_OF)
     over_90 = sum(
         (i.outstanding for i in open_items if receivables.days_past_due(due_date=i.due_date, as_of=AS_OF) > 90),
@@ -467,12 +468,14 @@ def naive_score(buyer: Buyer, *, tenant: Tenant, rates: dict[str, Decimal]) -> N
                 (AS_OF.year - statement.period_end.year) * 12 + AS_OF.month - statement.period_end.month
                 - (AS_OF.day < statement.period_end.day)
             ) if statement else None,
-            days_beyond_terms=receivables.days_beyond_terms(settled=settled, open_items=open_items, as_of=AS_OF),
+            days_beyond_terms=dbt,
             overdue_share=overdue / exposure if exposure else None,
             over_90_share=over_90 / exposure if exposure else None,
-            broken_plans_12m=broken,
+            broken_plans_12m=broken if broken or dbt is not None else None,
             disputed_share=disputed / exposure if exposure else None,
-            disputes_opened_90d=recent_disputes,
+            disputes_opened_90d=(
+                recent_disputes if recent_disputes or dbt is not None or disputed else None
+            ),
             country=buyer.country_id,
             country_rating=country.rating if country else None,
             sector=buyer.nace_section,

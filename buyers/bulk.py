@@ -58,6 +58,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from psycopg2.extras import execute_values
@@ -68,7 +69,13 @@ from creditguard.tenancy.context import current_tenant
 from .figures import analyze_if_grown
 from .models import Buyer
 from .receivables import invoice_status
-from .records import KINDS, STATEMENT_FIGURES, RecordError, parse_records_indexed
+from .records import (
+    KINDS,
+    STATEMENT_FIGURES,
+    STATEMENT_OPTIONAL_FIGURES,
+    RecordError,
+    parse_records_indexed,
+)
 from .signals import buyer_risk_changed
 
 if TYPE_CHECKING:
@@ -625,8 +632,10 @@ _STATEMENT_COLUMNS = [
     ("period_months", "integer"),
     ("currency", "text"),
     *((name, "numeric") for name in STATEMENT_FIGURES),
+    *((name, "numeric") for name in STATEMENT_OPTIONAL_FIGURES),
     ("audited", "boolean"),
     ("source", "text"),
+    ("warnings", "jsonb"),  # staged as JSON text (see _StatementUpsert.write)
 ]
 _STATEMENT_NAMES = ", ".join(name for name, _type in _STATEMENT_COLUMNS)
 _STATEMENT_UPDATES = ",\n        ".join(
@@ -653,6 +662,8 @@ class _StatementUpsert(_Upsert):
 
     def write(self, cursor: Any, batch: _Batch) -> tuple[int, int]:
         _add_buyer_ids(batch, self.buyer_ids)
+        for record in batch.records:
+            record["warnings"] = orjson.dumps(record.get("warnings", [])).decode()
         _stage(
             cursor,
             "bulk_statements",

@@ -16,7 +16,13 @@ from django.utils.translation import gettext_lazy as _
 from creditguard.reference.selectors import country_choices
 
 from .models import Buyer, Dispute, Invoice
-from .records import INCOME_STATEMENT_FIGURES, STATEMENT_FIGURE_LABELS, STATEMENT_FIGURES
+from .records import (
+    INCOME_STATEMENT_FIGURES,
+    STATEMENT_FIGURE_LABELS,
+    STATEMENT_FIGURES,
+    STATEMENT_OPTIONAL_FIGURE_LABELS,
+    STATEMENT_OPTIONAL_FIGURES,
+)
 from .selectors import OPEN_STATUSES, BuyerListFilters
 
 # Grades run from 1 (best) to 10 (worst), as `monitoring.scoring` assigns them.
@@ -252,12 +258,20 @@ class StatementForm(forms.Form):
         required=False,
         help_text=_("Where the figures come from, e.g. annual report 2024."),
     )
-    field_order = ["period_end", "period_months", "currency", *STATEMENT_FIGURES]
+    field_order = [
+        "period_end",
+        "period_months",
+        "currency",
+        *STATEMENT_FIGURES,
+        *STATEMENT_OPTIONAL_FIGURES,
+    ]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for name, label in STATEMENT_FIGURE_LABELS:
             self.fields[name] = forms.DecimalField(label=label, **MONEY_FIELD)
+        for name, label in STATEMENT_OPTIONAL_FIGURE_LABELS:
+            self.fields[name] = forms.DecimalField(label=label, required=False, **MONEY_FIELD)
         self.order_fields(self.field_order)
 
     def income_statement_fields(self) -> list[forms.BoundField]:
@@ -265,6 +279,10 @@ class StatementForm(forms.Form):
 
     def balance_sheet_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in STATEMENT_FIGURES if name not in INCOME_STATEMENT_FIGURES]
+
+    def optional_fields(self) -> list[forms.BoundField]:
+        """The optional figures (the finer ratios need them; empty = not given)."""
+        return [self[name] for name in STATEMENT_OPTIONAL_FIGURES]
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].upper()

@@ -104,8 +104,26 @@ class FinancialStatement(TenantOwnedModel):
     total_liabilities = models.DecimalField(_("total liabilities"), **MONEY)
     retained_earnings = models.DecimalField(_("retained earnings"), **MONEY)
     equity = models.DecimalField(_("equity"), **MONEY)
+    # Optional figures (NULL = not given) for the finer ratios; see records.STATEMENT_OPTIONAL_FIGURES.
+    interest_expense = models.DecimalField(_("interest expense"), null=True, blank=True, **MONEY)
+    gross_profit = models.DecimalField(_("gross profit"), null=True, blank=True, **MONEY)
+    depreciation_amortisation = models.DecimalField(
+        _("depreciation and amortisation"), null=True, blank=True, **MONEY
+    )
+    cost_of_sales = models.DecimalField(_("cost of sales"), null=True, blank=True, **MONEY)
+    inventory = models.DecimalField(_("inventory"), null=True, blank=True, **MONEY)
+    trade_receivables = models.DecimalField(_("trade receivables"), null=True, blank=True, **MONEY)
+    cash = models.DecimalField(_("cash"), null=True, blank=True, **MONEY)
+    short_term_debt = models.DecimalField(_("short-term debt"), null=True, blank=True, **MONEY)
+    provisions = models.DecimalField(_("provisions"), null=True, blank=True, **MONEY)
+    prior_period_revenue = models.DecimalField(
+        _("prior-period revenue"), null=True, blank=True, **MONEY
+    )
     audited = models.BooleanField(_("audited"), default=False)
     source = models.CharField(_("source"), max_length=60, blank=True)
+    # What the checks flagged but did not refuse (receivables.financial_statement_checks):
+    # a list of {"code", "message" (English), "values"}.
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -400,20 +400,68 @@ class StatementProblem:
     field: str
     message: str
     params: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    code: str = ""  # a stable name of the rule, e.g. "balance_gap" (kept with warnings)
 
     @property
     def text(self) -> str:
         return self.message % self.params if self.params else self.message
 
 
-def _balance_sheet_tolerance(total_assets: Decimal) -> Decimal:
-    # Published statements are rounded (often to thousands) and minority interests or
-    # provisions are sometimes filed outside "liabilities"; 1% of total assets (at least 1
-    # unit) absorbs that without letting a typo in a whole figure through.
-    return max(Decimal("1"), abs(total_assets) / 100)
+def rounding_tolerance(total: Decimal) -> Decimal:
+    """What rounding of published figures explains: 0.5 % of `total`, at least 1 unit.
+
+    Statements are rounded (often to thousands), so two figures that should nest (current
+    within total) can cross by that much without either being wrong.
+    """
+    return max(Decimal("1"), abs(total) / 200)
 
 
-def financial_statement_problems(
+# Figures that cannot be negative; EBIT, net income, retained earnings, equity, interest
+# expense, gross profit and depreciation may (losses, insolvency, reversals, net interest income).
+_NON_NEGATIVE: tuple[tuple[str, str], ...] = (
+    ("revenue", gettext_noop("Revenue cannot be negative.")),
+    ("current_assets", gettext_noop("Current assets cannot be negative.")),
+    ("total_liabilities", gettext_noop("Total liabilities cannot be negative.")),
+    ("current_liabilities", gettext_noop("Current liabilities cannot be negative.")),
+    ("cost_of_sales", gettext_noop("Cost of sales cannot be negative.")),
+    ("inventory", gettext_noop("Inventory cannot be negative.")),
+    ("trade_receivables", gettext_noop("Trade receivables cannot be negative.")),
+    ("cash", gettext_noop("Cash cannot be negative.")),
+    ("short_term_debt", gettext_noop("Short-term debt cannot be negative.")),
+    ("provisions", gettext_noop("Provisions cannot be negative.")),
+    ("prior_period_revenue", gettext_noop("Prior-period revenue cannot be negative.")),
+)
+# The warnings' messages by code: a stored warning is shown in the reader's language by code.
+STATEMENT_WARNINGS: dict[str, str] = {
+    "balance_gap": gettext_noop(
+        "Total assets differ from total liabilities plus equity by %(gap)s "
+        "(%(percent)s %% of total assets), e.g. provisions or accruals."
+    ),
+    "current_assets_above_total": gettext_noop(
+        "Current assets exceed total assets by %(excess)s, within rounding."
+    ),
+    "current_liabilities_above_total": gettext_noop(
+        "Current liabilities exceed total liabilities by %(excess)s, within rounding."
+    ),
+    "ratio_out_of_range": gettext_noop(
+        "The %(ratio)s of %(value)s is outside %(low)s to %(high)s."
+    ),
+}
+# (ratio, numerator, denominator, lowest plausible, highest plausible): outside the range the
+# statement is kept but flagged; typical of a figure entered in the wrong unit or field.
+_RATIO_RANGES: tuple[tuple[str, str, str, Decimal, Decimal], ...] = (
+    ("EBIT margin", "ebit", "revenue", Decimal("-1"), Decimal("1")),
+    ("net margin", "net_income", "revenue", Decimal("-1"), Decimal("1")),
+    ("return on assets", "net_income", "total_assets", Decimal("-1"), Decimal("1")),
+    ("current ratio", "current_assets", "current_liabilities", Decimal("0"), Decimal("50")),
+)
+
+
+def _percent(part: Decimal, whole: Decimal) -> str:
+    return f"{(abs(part) * 100 / whole):.1f}" if whole > 0 else "-"
+
+
+def financial_statement_checks(
     *,
     revenue: Decimal,
     ebit: Decimal,
@@ -424,63 +472,110 @@ def financial_statement_problems(
     total_liabilities: Decimal,
     retained_earnings: Decimal,
     equity: Decimal,
-) -> list[StatementProblem]:
-    """Plausibility problems of one period's statement; an empty list means none found.
+    optional: Mapping[str, Decimal | None] | None = None,
+) -> tuple[list[StatementProblem], list[StatementProblem]]:
+    """(errors, warnings) of one period's statement: the one place these rules live.
 
-    EBIT, net income, retained earnings and equity may be negative (losses, insolvency), and
-    a loss may exceed revenue, so they are not checked on their own; they are still all
-    accepted so a caller can pass a whole statement.
+    Errors are values no real statement can have (negative total assets or revenue, current
+    assets above total assets beyond rounding, ...): the statement is refused. Everything
+    else a real balance sheet shows (provisions and accruals outside liabilities and equity,
+    rounding, odd ratios) is a warning: the statement is kept with it (see
+    `FinancialStatement.warnings`). `optional` holds the optional figures (None = not given).
     """
-    problems: list[StatementProblem] = []
+    figures: dict[str, Decimal | None] = {
+        "revenue": revenue,
+        "current_assets": current_assets,
+        "total_liabilities": total_liabilities,
+        "current_liabilities": current_liabilities,
+        **(optional or {}),
+    }
+    errors: list[StatementProblem] = []
+    warnings: list[StatementProblem] = []
     if total_assets <= 0:
-        problems.append(
+        errors.append(
             StatementProblem(
                 "total_assets", gettext_noop("Total assets must be greater than zero.")
             )
         )
-    if current_assets < 0:
-        problems.append(
-            StatementProblem("current_assets", gettext_noop("Current assets cannot be negative."))
-        )
-    elif total_assets > 0 and current_assets > total_assets:
-        problems.append(
-            StatementProblem(
-                "current_assets", gettext_noop("Current assets cannot exceed total assets.")
-            )
-        )
-    if total_liabilities < 0:
-        problems.append(
-            StatementProblem(
-                "total_liabilities", gettext_noop("Total liabilities cannot be negative.")
-            )
-        )
-    if current_liabilities < 0:
-        problems.append(
-            StatementProblem(
-                "current_liabilities", gettext_noop("Current liabilities cannot be negative.")
-            )
-        )
-    elif total_liabilities >= 0 and current_liabilities > total_liabilities:
-        problems.append(
-            StatementProblem(
-                "current_liabilities",
-                gettext_noop("Current liabilities cannot exceed total liabilities."),
-            )
-        )
-    if revenue < 0:
-        problems.append(StatementProblem("revenue", gettext_noop("Revenue cannot be negative.")))
-    difference = total_assets - total_liabilities - equity
-    if abs(difference) > _balance_sheet_tolerance(total_assets):
-        problems.append(
+    for name, message in _NON_NEGATIVE:
+        value = figures.get(name)
+        if value is not None and value < 0:
+            errors.append(StatementProblem(name, message))
+    if errors:
+        return errors, warnings
+    _nesting(
+        errors,
+        warnings,
+        part=("current_assets", current_assets),
+        whole=total_assets,
+        code="current_assets_above_total",
+        error=gettext_noop("Current assets cannot exceed total assets."),
+        warning=STATEMENT_WARNINGS["current_assets_above_total"],
+    )
+    _nesting(
+        errors,
+        warnings,
+        part=("current_liabilities", current_liabilities),
+        whole=total_liabilities,
+        code="current_liabilities_above_total",
+        error=gettext_noop("Current liabilities cannot exceed total liabilities."),
+        warning=STATEMENT_WARNINGS["current_liabilities_above_total"],
+    )
+    if errors:
+        return errors, warnings
+    gap = total_assets - total_liabilities - equity
+    if abs(gap) > rounding_tolerance(total_assets):
+        warnings.append(
             StatementProblem(
                 NON_FIELD,
-                gettext_noop(
-                    "Total assets differ from total liabilities plus equity by %(difference)s."
-                ),
-                {"difference": f"{difference:.2f}"},
+                STATEMENT_WARNINGS["balance_gap"],
+                {"gap": f"{gap:.2f}", "percent": _percent(gap, total_assets)},
+                code="balance_gap",
             )
         )
-    return problems
+    given = {"ebit": ebit, "net_income": net_income, **figures, "total_assets": total_assets}
+    for label, numerator, denominator, low, high in _RATIO_RANGES:
+        top, bottom = given.get(numerator), given.get(denominator)
+        if top is None or bottom is None or bottom <= 0:
+            continue
+        ratio = top / bottom
+        if not low <= ratio <= high:
+            warnings.append(
+                StatementProblem(
+                    NON_FIELD,
+                    STATEMENT_WARNINGS["ratio_out_of_range"],
+                    {
+                        "ratio": label,
+                        "value": f"{ratio:.2f}",
+                        "low": f"{low}",
+                        "high": f"{high}",
+                    },
+                    code="ratio_out_of_range",
+                )
+            )
+    return errors, warnings
+
+
+def _nesting(
+    errors: list[StatementProblem],
+    warnings: list[StatementProblem],
+    *,
+    part: tuple[str, Decimal],
+    whole: Decimal,
+    code: str,
+    error: str,
+    warning: str,
+) -> None:
+    """`part` should not exceed `whole`: by rounding only a warning, by more an error."""
+    name, value = part
+    excess = value - whole
+    if excess <= 0:
+        return
+    params = {"excess": f"{excess:.2f}"}
+    if excess > rounding_tolerance(whole):
+        errors.append(StatementProblem(name, error))
+    else:
+        warnings.append(StatementProblem(name, warning, params, code=code))
 
 
 def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:

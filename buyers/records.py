@@ -21,7 +21,9 @@ Kind-specific rules:
   keeps a dispute or write-off recorded earlier (see `buyers.bulk`).
 - payments: `allocations` is a list of `{"invoice_erp_reference", "amount"}`, one per
   invoice, totalling at most the payment amount.
-- financial_statements: the plausibility checks of `receivables.financial_statement_problems`.
+- financial_statements: the checks of `receivables.financial_statement_checks`; its errors
+  refuse the record, its warnings are kept on the cleaned record as `warnings` (a list of
+  `{"code", "message", "values"}`, the English message) and stored with the statement.
 
 Validation is plain Python on purpose (no serializer per record): 10,000 invoices take a few
 tens of milliseconds.
@@ -48,7 +50,12 @@ from creditguard.reference.models import Country
 from creditguard.reference.nace import section_of
 
 from .models import Buyer, FinancialStatement, Invoice
-from .receivables import NON_FIELD, financial_statement_problems, invoice_status
+from .receivables import (
+    NON_FIELD,
+    STATEMENT_WARNINGS,
+    financial_statement_checks,
+    invoice_status,
+)
 
 KINDS: tuple[str, ...] = ("buyers", "invoices", "payments", "financial_statements")
 NON_FIELD_ERRORS = "non_field_errors"  # the field name the API uses for record-wide errors
@@ -326,6 +333,20 @@ STATEMENT_FIGURES: tuple[str, ...] = (
     "retained_earnings",
     "equity",
 )
+# Optional figures (empty = not given, stored as NULL) that the finer ratios need; they follow
+# the required ones everywhere the figures are listed.
+STATEMENT_OPTIONAL_FIGURES: tuple[str, ...] = (
+    "interest_expense",
+    "gross_profit",
+    "depreciation_amortisation",
+    "cost_of_sales",
+    "inventory",
+    "trade_receivables",
+    "cash",
+    "short_term_debt",
+    "provisions",
+    "prior_period_revenue",
+)
 
 STATEMENT_FIELDS: list[FieldSpec] = [
     ("buyer_erp_reference", _required_reference, REQUIRED),
@@ -333,6 +354,7 @@ STATEMENT_FIELDS: list[FieldSpec] = [
     ("period_months", _integer(1, 24), 12),
     ("currency", _currency, REQUIRED),
     *((name, _decimal, REQUIRED) for name in STATEMENT_FIGURES),
+    *((name, _decimal, None) for name in STATEMENT_OPTIONAL_FIGURES),
     ("audited", _boolean, False),
     ("source", _text(60), ""),
 ]
@@ -347,8 +369,14 @@ STATEMENT_FIGURE_LABELS: tuple[tuple[str, str], ...] = tuple(
     (name, capfirst(FinancialStatement._meta.get_field(name).verbose_name))
     for name in STATEMENT_FIGURES
 )
-# The figures the plausibility checks look at (all of them today; a new one need not be).
-_CHECKED_FIGURES = tuple(inspect.signature(financial_statement_problems).parameters)
+STATEMENT_OPTIONAL_FIGURE_LABELS: tuple[tuple[str, str], ...] = tuple(
+    (name, capfirst(FinancialStatement._meta.get_field(name).verbose_name))
+    for name in STATEMENT_OPTIONAL_FIGURES
+)
+# The required figures the checks take by name; the optional ones go in `optional`.
+_CHECKED_FIGURES = tuple(
+    name for name in inspect.signature(financial_statement_checks).parameters if name != "optional"
+)
 
 
 # --- Whole-record checks: record -> [(field, message)] ------------------------------------------
@@ -436,14 +464,31 @@ def _check_payment(record: dict) -> list[tuple[str, str]]:
 
 
 def _check_statement(record: dict) -> list[tuple[str, str]]:
-    problems = financial_statement_problems(**{name: record[name] for name in _CHECKED_FIGURES})
+    errors, warnings = financial_statement_checks(
+        **{name: record[name] for name in _CHECKED_FIGURES},
+        optional={name: record[name] for name in STATEMENT_OPTIONAL_FIGURES},
+    )
+    record["warnings"] = [
+        {"code": warning.code, "message": warning.text, "values": dict(warning.params)}
+        for warning in warnings
+    ]
     return [
         (
             NON_FIELD_ERRORS if problem.field == NON_FIELD else problem.field,
             _(problem.message) % problem.params if problem.params else _(problem.message),
         )
-        for problem in problems
+        for problem in errors
     ]
+
+
+def statement_warning_text(warning: Mapping[str, Any]) -> str:
+    """A stored warning (`{"code", "message", "values"}`) in the active language."""
+    values = warning.get("values") or {}
+    message = _(STATEMENT_WARNINGS.get(warning.get("code", ""), warning.get("message", "")))
+    try:
+        return message % values if values else message
+    except (KeyError, TypeError, ValueError):
+        return str(warning.get("message", ""))
 
 
 # --- Entry point --------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from . import ledger, receivables
 from .figures import cached_on_figures
 from .ledger import OPEN_STATUSES as OPEN_STATUSES  # re-exported for forms and views
 from .models import Buyer, Dispute, FinancialStatement, Invoice, PaymentPlan
+from .records import statement_warning_text
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -246,6 +247,11 @@ def credit_file_invoices(
 class StatementView:
     statement: FinancialStatement
     ratios: dict[str, Decimal | None]
+
+    @property
+    def warning_texts(self) -> list[str]:
+        """The statement's stored warnings in the active language."""
+        return [statement_warning_text(warning) for warning in self.statement.warnings or ()]
 
 
 @dataclass(frozen=True)

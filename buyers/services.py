@@ -219,6 +219,7 @@ def statement_save(
         statement = FinancialStatement(tenant=tenant, buyer=buyer)
     for name, value in values.items():
         setattr(statement, name, value)
+    statement.warnings = list(record.get("warnings", ()))
     statement.save()
     buyer_risk_changed.send(
         sender=Buyer, tenant_id=tenant.pk, buyer_ids=[buyer.pk], reason="statement"

@@ -189,9 +189,11 @@ SELECT chunk.id,
        inv.dbt::float8,
        (COALESCE(inv.overdue, 0) / NULLIF(inv.exposure, 0))::float8,
        (COALESCE(inv.over_90, 0) / NULLIF(inv.exposure, 0))::float8,
-       COALESCE(pl.broken, 0),
+       -- Counts are NULL ("unknown"), not 0, for a buyer without payment history and without
+       -- plans or disputes: missing is neutral in the scoring (monitoring/scoring.py).
+       COALESCE(pl.broken, CASE WHEN inv.dbt IS NOT NULL THEN 0 END),
        (COALESCE(d.open_amount, 0) / NULLIF(inv.exposure, 0))::float8,
-       COALESCE(d.opened_recently, 0),
+       COALESCE(d.opened_recently, CASE WHEN inv.dbt IS NOT NULL THEN 0 END),
        lg.kinds,
        lg.dates
 FROM chunk

@@ -47,7 +47,7 @@ SCORE_EXAMPLE = {
     "id": 981,
     "buyer": {"id": 42, "erp_reference": "C-10042", "legal_name": "Nordlicht Maschinenbau GmbH"},
     "period": "2026-11-01",
-    "model_version": "cg-2026.1",
+    "model_version": "cg-2026.2",
     "score": "58.40",
     "grade": 5,
     "probability_of_default": "0.00800",

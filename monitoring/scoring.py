@@ -1,4 +1,4 @@
-"""Buyer scoring model ``cg-2026.1``: a transparent scorecard, one buyer or a whole portfolio.
+"""Buyer scoring model ``cg-2026.2``: a transparent scorecard, one buyer or a whole portfolio.
 
 Pure: no Django, no database. `score_buyer` scores one `BuyerRiskInputs`; `score_frame` scores
 a DataFrame with one row per buyer (the columns of `FRAME_COLUMNS`) and is what the monthly
@@ -17,9 +17,8 @@ fixed piecewise-linear curve (the ``*_CURVE`` constants), and contributes
 Factors and weights (points range in brackets):
 
 =====================  ======  =================================================================
-financial_strength       28    Altman Z'' of the latest statement [−14, +14]; missing statement
-                               −2.8 (goodness 0.4: not knowing is worse than average); statement
-                               older than 18 months: weight halved to 14
+financial_strength       28    Altman Z'' of the latest statement [−14, +14]; statement older
+                               than 18 months: weight halved to 14
 payment_behaviour        18    amount-weighted days beyond terms, last 12 months [−9, +9]
 overdue_share            10    overdue / exposure [−5, +5]
 severe_arrears            8    more than 90 days past due / exposure [−4, +4]
@@ -32,8 +31,35 @@ legal_events           (−30)   penalties only: judgment −10, tax lien −8, 
                                months, ignored after 24; at most −30 in total
 =====================  ======  =================================================================
 
-Missing payment data (no invoices in the last 12 months, no exposure) is neutral (goodness 0.5).
-A missing country or sector rating is taken as 5 (medium).
+Missing is neutral (since ``cg-2026.2``)
+---------------------------------------
+Every factor tells "no data" from "good data". Unknown inputs are None (NaN in a frame), never 0.
+A factor without data takes the neutral middle of its curve (goodness 0.5), so it carries
+**0 points**, and its explanation says what is missing:
+
+- no financial statement, or one without positive total assets → financial strength 0 points,
+  "No financial statement on file ...";
+- no payment history (no paid or open invoices in the last 12 months: ``days_beyond_terms`` is
+  None) → payment behaviour 0 points; ``broken_plans_12m`` and ``disputes_opened_90d`` are None
+  too (the risk-input query only reports 0 for buyers with payment history, or the real count
+  when plans or disputes exist), so broken payment plans and disputes carry 0 points, and the
+  explanation of those factors and of the exposure shares says "No payment history ...";
+- payment history but no open receivables → overdue share and severe arrears 0 points
+  ("No open receivables ..."); disputes then scores the disputes opened in 90 days alone;
+- no country or sector rating in force → 0 points, with a note.
+
+Why 0 points and not re-weighting the known factors: re-weighting would scale up what is known,
+so a buyer with one good factor and nothing else would gain more than a buyer whose every factor
+is known and good; missing data would again be rewarded. With 0 points each factor's points stay
+on the same scale for every buyer and the explanation still adds up to the score.
+
+Invariant (tested in ``tests/monitoring/test_missing_is_neutral.py``): replacing any factor's
+measurement by "unknown" gives exactly the points of a measurement at the neutral middle of its
+curve. So a buyer without any data scores exactly 50 (grade 6) before legal events, the same as a
+buyer whose every factor is average, never more; and a buyer with good data scores above it.
+Scores of ``cg-2026.1`` (missing statement −2.8 points; missing payment history +3 for "no broken
+plans" and +2 for "no disputes"; missing rating taken as 5, about +0.9 / +0.6) keep their model
+version and factors as stored, so history stays explainable.
 
 Altman Z'' (Altman 1995, non-manufacturers and emerging markets):
 ``Z'' = 6.56·WC/TA + 3.26·RE/TA + 6.72·EBIT/TA + 1.05·BookEquity/TL`` with
@@ -95,7 +121,7 @@ import pandas as pd
 
 from creditguard.i18n import gettext_noop
 
-MODEL_VERSION = "cg-2026.1"
+MODEL_VERSION = "cg-2026.2"
 
 JSON: TypeAlias = "str | int | float | bool | list[JSON] | dict[str, JSON] | None"
 # One value per buyer: a measurement (NaN when unknown), or an index such as a grade.
@@ -129,7 +155,8 @@ class StatementFigures:
 class BuyerRiskInputs:
     """Everything the model looks at for one buyer, measured at ``as_of``.
 
-    Shares are fractions of the exposure (0.25 = 25 %), None when there is no exposure.
+    Shares are fractions of the exposure (0.25 = 25 %), None when there is no exposure. Every
+    None means "unknown" and makes its factor neutral (0 points); 0 means "measured: none".
     ``legal_events`` are ``(kind, event_date)`` pairs, kinds as in ``LegalEvent.Kind``; events
     older than 24 months or after ``as_of`` are ignored.
     """
@@ -140,9 +167,9 @@ class BuyerRiskInputs:
     days_beyond_terms: Decimal | None = None
     overdue_share: Decimal | None = None
     over_90_share: Decimal | None = None
-    broken_plans_12m: int = 0
+    broken_plans_12m: int | None = None  # None: no payment history, nothing to count
     disputed_share: Decimal | None = None
-    disputes_opened_90d: int = 0
+    disputes_opened_90d: int | None = None  # None: no payment history
     country: str = ""
     country_rating: int | None = None
     sector: str = ""
@@ -206,11 +233,9 @@ DISPUTE_COUNT_CURVE = ((0.0, 1.0, 3.0, 6.0), (1.0, 0.70, 0.30, 0.0))
 
 Z_DISTRESS_BELOW = 1.10
 Z_SAFE_ABOVE = 2.60
-MISSING_STATEMENT_GOODNESS = 0.40
 STALE_STATEMENT_MONTHS = 18
 STALE_WEIGHT_FACTOR = 0.5
 EQUITY_TO_LIABILITIES_CAP = 10.0  # BookEquity/TL when a statement shows no liabilities
-DEFAULT_RATING = 5
 
 LEGAL_EVENT_PENALTIES: dict[str, float] = {
     "court_judgment": 10.0,
@@ -283,27 +308,42 @@ MSG_Z_DISTRESS_STALE = gettext_noop(
     "Altman Z'' score of %(z_score)s is in the distress zone (below 1.10), but the statement "
     "is %(age_months)s months old, so its weight is halved."
 )
-MSG_NO_STATEMENT = gettext_noop("No financial statement on file.")
+MSG_NO_STATEMENT = gettext_noop("No financial statement on file: no points either way.")
 MSG_UNUSABLE_STATEMENT = gettext_noop(
-    "The latest financial statement shows no positive total assets and cannot be scored."
+    "The latest financial statement shows no positive total assets and cannot be scored: no "
+    "points either way."
 )
 MSG_DBT = gettext_noop("Pays on average %(days)s days beyond terms (last 12 months).")
-MSG_NO_PAYMENT_HISTORY = gettext_noop("No paid or open invoices in the last 12 months.")
+MSG_NO_PAYMENT_HISTORY = gettext_noop(
+    "No payment history (no paid or open invoices in the last 12 months): no points either way."
+)
 MSG_OVERDUE = gettext_noop("%(percent)s%% of the exposure is overdue.")
 MSG_SEVERE_ARREARS = gettext_noop("%(percent)s%% of the exposure is more than 90 days past due.")
-MSG_NO_EXPOSURE = gettext_noop("No open receivables.")
+MSG_NO_EXPOSURE = gettext_noop("No open receivables: no points either way.")
 MSG_BROKEN_PLANS = gettext_noop("Broken payment plans in the last 12 months: %(count)s.")
 MSG_DISPUTES = gettext_noop(
     "Open disputes: %(percent)s%% of the exposure; disputes opened in the last 90 days: %(count)s."
 )
 MSG_DISPUTES_NO_EXPOSURE = gettext_noop("Disputes opened in the last 90 days: %(count)s.")
 MSG_COUNTRY = gettext_noop("Country risk rating %(rating)s of 10 (%(country)s).")
-MSG_COUNTRY_UNKNOWN = gettext_noop(
-    "No country risk rating for %(country)s; a medium rating (5) is assumed."
-)
+MSG_COUNTRY_UNKNOWN = gettext_noop("No country risk rating for %(country)s: no points either way.")
 MSG_SECTOR = gettext_noop("Sector risk rating %(rating)s of 10 (NACE section %(section)s).")
 MSG_SECTOR_UNKNOWN = gettext_noop(
-    "No sector risk rating for NACE section %(section)s; a medium rating (5) is assumed."
+    "No sector risk rating for NACE section %(section)s: no points either way."
+)
+# Messages of cg-2026.1 that cg-2026.2 replaced: stored scores still name them, so they stay
+# marked for translation and render in the user's language on the score history.
+CG_2026_1_MESSAGES = (
+    gettext_noop("No financial statement on file."),
+    gettext_noop(
+        "The latest financial statement shows no positive total assets and cannot be scored."
+    ),
+    gettext_noop("No paid or open invoices in the last 12 months."),
+    gettext_noop("No open receivables."),
+    gettext_noop("No country risk rating for %(country)s; a medium rating (5) is assumed."),
+    gettext_noop(
+        "No sector risk rating for NACE section %(section)s; a medium rating (5) is assumed."
+    ),
 )
 MSG_NO_LEGAL_EVENTS = gettext_noop("No legal events in the last 24 months.")
 MSG_LEGAL_EVENTS = gettext_noop(
@@ -603,7 +643,7 @@ def _financial_strength(columns: Mapping[str, Floats]) -> _FactorColumn:
     stale = usable & (np.nan_to_num(age, nan=0.0) > STALE_STATEMENT_MONTHS)
     weight = WEIGHTS["financial_strength"]
     stale_weight = weight * STALE_WEIGHT_FACTOR
-    goodness = np.where(usable, _curve(z_score, Z_CURVE), MISSING_STATEMENT_GOODNESS)
+    goodness = np.where(usable, _curve(z_score, Z_CURVE), NEUTRAL)
     points = _points(np.where(stale, stale_weight, weight), goodness)
     # Variants: 0–2 safe/grey/distress, 3–5 the same from a stale statement, 6 none, 7 unusable.
     zone = np.where(z_shown > Z_SAFE_ABOVE, 0, np.where(z_shown >= Z_DISTRESS_BELOW, 1, 2))
@@ -653,12 +693,18 @@ def _exposure_shares(columns: Mapping[str, Floats]) -> list[_FactorColumn]:
         known = ~np.isnan(share)
         points = _points(WEIGHTS[name], np.where(known, _curve(share, curve), NEUTRAL))
         values = _numbers(share * 100, 1)
+        # Variants: 0 measured, 1 payment history without open receivables, 2 no history.
+        variant = np.where(known, 0, np.where(_has_payment_history(columns), 1, 2))
         factors.append(
             _FactorColumn(
                 name,
                 points,
-                variant=np.where(known, 0, 1),
-                templates=((message, WEIGHTS[name]), (MSG_NO_EXPOSURE, WEIGHTS[name])),
+                variant=variant,
+                templates=(
+                    (message, WEIGHTS[name]),
+                    (MSG_NO_EXPOSURE, WEIGHTS[name]),
+                    (MSG_NO_PAYMENT_HISTORY, WEIGHTS[name]),
+                ),
                 values=values,
                 params=[f'{{"percent":{value}}}' if value != "null" else "{}" for value in values],
             )
@@ -666,38 +712,63 @@ def _exposure_shares(columns: Mapping[str, Floats]) -> list[_FactorColumn]:
     return factors
 
 
+def _has_payment_history(columns: Mapping[str, Floats]) -> npt.NDArray[np.bool_]:
+    """Paid or open invoices in the last 12 months: the days beyond terms are measured."""
+    known: npt.NDArray[np.bool_] = ~np.isnan(columns["days_beyond_terms"])
+    return known
+
+
 def _broken_payment_plans(columns: Mapping[str, Floats]) -> _FactorColumn:
-    broken = np.maximum(np.nan_to_num(columns["broken_plans_12m"], nan=0.0), 0.0)
+    broken = np.maximum(columns["broken_plans_12m"], 0.0)
+    known = ~np.isnan(broken)
     values = _integers(broken)
+    weight = WEIGHTS["broken_payment_plans"]
     return _FactorColumn(
         "broken_payment_plans",
-        _points(WEIGHTS["broken_payment_plans"], _curve(broken, BROKEN_PLANS_CURVE)),
-        variant=np.zeros(len(broken), dtype=int),
-        templates=((MSG_BROKEN_PLANS, WEIGHTS["broken_payment_plans"]),),
+        _points(weight, np.where(known, _curve(broken, BROKEN_PLANS_CURVE), NEUTRAL)),
+        variant=np.where(known, 0, 1),
+        templates=((MSG_BROKEN_PLANS, weight), (MSG_NO_PAYMENT_HISTORY, weight)),
         values=values,
-        params=[f'{{"count":{value}}}' for value in values],
+        params=[f'{{"count":{value}}}' if value != "null" else "{}" for value in values],
     )
 
 
 def _disputes(columns: Mapping[str, Floats]) -> _FactorColumn:
     share = np.clip(columns["disputed_share"], 0.0, 1.0)
-    opened = np.maximum(np.nan_to_num(columns["disputes_opened_90d"], nan=0.0), 0.0)
-    goodness = np.minimum(
-        _curve(np.nan_to_num(share, nan=0.0), DISPUTED_SHARE_CURVE),
-        _curve(opened, DISPUTE_COUNT_CURVE),
+    share_known = ~np.isnan(share)
+    opened = np.maximum(columns["disputes_opened_90d"], 0.0)
+    # A known share means an exposure, i.e. payment history: an unknown count then is none.
+    opened = np.where(share_known, np.nan_to_num(opened, nan=0.0), opened)
+    count_known = ~np.isnan(opened)
+    # The worse of the two measurements; the share alone when there is no exposure to share;
+    # neutral when neither is known (no payment history).
+    goodness = np.where(
+        count_known,
+        np.minimum(
+            np.where(share_known, _curve(share, DISPUTED_SHARE_CURVE), 1.0),
+            _curve(opened, DISPUTE_COUNT_CURVE),
+        ),
+        NEUTRAL,
     )
-    known = ~np.isnan(share)
     values = _numbers(share * 100, 1)
     counts = _integers(opened)
     weight = WEIGHTS["disputes"]
+    # Variants: 0 share and count, 1 count only (no exposure), 2 nothing known.
+    variant = np.where(share_known, 0, np.where(count_known, 1, 2))
     return _FactorColumn(
         "disputes",
         _points(weight, goodness),
-        variant=np.where(known, 0, 1),
-        templates=((MSG_DISPUTES, weight), (MSG_DISPUTES_NO_EXPOSURE, weight)),
+        variant=variant,
+        templates=(
+            (MSG_DISPUTES, weight),
+            (MSG_DISPUTES_NO_EXPOSURE, weight),
+            (MSG_NO_PAYMENT_HISTORY, weight),
+        ),
         values=values,
         params=[
-            f'{{"percent":{value},"count":{count}}}' if value != "null" else f'{{"count":{count}}}'
+            f'{{"percent":{value},"count":{count}}}'
+            if value != "null"
+            else (f'{{"count":{count}}}' if count != "null" else "{}")
             for value, count in zip(values, counts, strict=True)
         ],
     )
@@ -713,9 +784,8 @@ def _rating(
     columns: Mapping[str, Floats], codes: Mapping[str, Sequence[object]], name: str
 ) -> _FactorColumn:
     rating_column, code_column, code_param, message, unknown_message = _RATINGS[name]
-    rating = columns[rating_column]
+    rating = np.clip(np.round(columns[rating_column]), 1, 10)
     known = ~np.isnan(rating)
-    rating = np.clip(np.round(np.where(known, rating, DEFAULT_RATING)), 1, 10)
     values = _integers(rating)
     code_texts: dict[object, str] = {}
     params = []
@@ -729,7 +799,7 @@ def _rating(
     weight = WEIGHTS[name]
     return _FactorColumn(
         name,
-        _points(weight, (10.0 - rating) / 9.0),
+        _points(weight, np.where(known, (10.0 - rating) / 9.0, NEUTRAL)),
         variant=np.where(known, 0, 1),
         templates=((message, weight), (unknown_message, weight)),
         values=[

@@ -20,7 +20,7 @@ from ..models import (
     PaymentAllocation,
     PaymentPlan,
 )
-from ..records import STATEMENT_COLUMNS, STATEMENT_FIGURES
+from ..records import STATEMENT_COLUMNS, STATEMENT_FIGURES, STATEMENT_OPTIONAL_FIGURES
 
 
 class DecimalFieldOptions(TypedDict, total=False):
@@ -104,6 +104,12 @@ StatementInput = type(
         ),
         "currency": serializers.CharField(max_length=3, help_text="ISO 4217, e.g. EUR."),
         **{name: serializers.DecimalField(**MONEY) for name in STATEMENT_FIGURES},
+        **{
+            name: serializers.DecimalField(
+                **MONEY, required=False, allow_null=True, help_text="Optional."
+            )
+            for name in STATEMENT_OPTIONAL_FIGURES
+        },
         "audited": serializers.BooleanField(required=False, default=False),
         "source": serializers.CharField(max_length=60, required=False, allow_blank=True),
         "__module__": __name__,
@@ -117,7 +123,8 @@ class StatementOutput(serializers.ModelSerializer):
 
     class Meta:
         model = FinancialStatement
-        fields = ["id", "buyer_erp_reference", *STATEMENT_COLUMNS]
+        fields = ["id", "buyer_erp_reference", *STATEMENT_COLUMNS, "warnings"]
+        read_only_fields = ["warnings"]
 
 
 class InvoiceInput(serializers.Serializer):

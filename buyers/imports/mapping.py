@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from ..exports import FORMULA_TRIGGERS
 from ..models import ImportJob
-from ..records import STATEMENT_FIGURE_LABELS
+from ..records import STATEMENT_FIGURE_LABELS, STATEMENT_OPTIONAL_FIGURE_LABELS
 from .formats import (
     COMMA,
     EXAMPLE_AMOUNT,
@@ -78,6 +78,14 @@ STATEMENT_FIGURE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "current_liabilities": ("流动负债",),
     "total_liabilities": ("liabilities", "总负债"),
     "equity": ("shareholders equity", "book equity", "所有者权益"),
+    "interest_expense": ("interest", "interest paid"),
+    "depreciation_amortisation": ("depreciation", "d&a", "depreciation and amortization"),
+    "cost_of_sales": ("cogs", "cost of goods sold"),
+    "inventory": ("inventories", "stock"),
+    "trade_receivables": ("accounts receivable", "debtors"),
+    "cash": ("cash and cash equivalents",),
+    "short_term_debt": ("short term debt", "current borrowings"),
+    "prior_period_revenue": ("prior year revenue", "previous year revenue"),
 }
 
 IMPORT_FIELDS: dict[str, tuple[TargetField, ...]] = {
@@ -241,6 +249,10 @@ IMPORT_FIELDS: dict[str, tuple[TargetField, ...]] = {
         *(
             TargetField(name, label, True, STATEMENT_FIGURE_SYNONYMS.get(name, ()), AMOUNT)
             for name, label in STATEMENT_FIGURE_LABELS
+        ),
+        *(
+            TargetField(name, label, False, STATEMENT_FIGURE_SYNONYMS.get(name, ()), AMOUNT)
+            for name, label in STATEMENT_OPTIONAL_FIGURE_LABELS
         ),
         TargetField("audited", gettext_lazy("Audited"), synonyms=("is audited",)),
         TargetField("source", gettext_lazy("Source"), synonyms=("data source",)),

@@ -368,6 +368,7 @@ SPECTACULAR_SETTINGS = {
         "LegalEventKindEnum": "monitoring.models.LegalEvent.Kind",
         "ReportKindEnum": "portfolio.models.Report.Kind",
         "ScoreTriggerEnum": "monitoring.models.BuyerScore.Trigger",
+        "RescoreRunStatusEnum": "monitoring.models.RescoreRun.Status",
         "CountryRiskChangeEnum": ["downgrade", "upgrade"],
         "ClaimStatusEnum": "claims.models.Claim.Status",
         "CoveredRiskEnum": "policies.models.CoveredRisk",

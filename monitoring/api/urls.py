@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import rescore_runs, views
 
 urlpatterns = [
     path("legal-events/", views.LegalEventListCreateView.as_view(), name="legal-event-list"),
@@ -12,6 +12,12 @@ urlpatterns = [
         name="alert-acknowledge",
     ),
     path("alerts/<int:pk>/resolve/", views.AlertResolveView.as_view(), name="alert-resolve"),
+    path("rescore-runs/", rescore_runs.RescoreRunListView.as_view(), name="rescore-run-list"),
+    path(
+        "rescore-runs/<int:pk>/",
+        rescore_runs.RescoreRunDetailView.as_view(),
+        name="rescore-run-detail",
+    ),
     path("alert-rules/", views.AlertRuleListView.as_view(), name="alert-rule-list"),
     path("alert-rules/<str:kind>/", views.AlertRuleDetailView.as_view(), name="alert-rule-detail"),
     path(

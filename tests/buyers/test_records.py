@@ -474,15 +474,17 @@ def test_the_plausibility_checks_of_receivables_apply():
     assert errors_of("financial_statements", row) == [(0, "current_assets"), (0, "revenue")]
 
 
-def test_a_balance_sheet_that_does_not_balance_is_a_record_wide_error():
-    _records, errors = parse_records("financial_statements", [{**STATEMENT, "equity": "1000000"}])
+def test_a_balance_sheet_that_does_not_balance_is_kept_with_a_warning():
+    # Issue 13: was a record-wide error; a gap is now a warning on the cleaned record.
+    [record], errors = parse_records("financial_statements", [{**STATEMENT, "equity": "1000000"}])
 
-    assert [(e.field, e.message) for e in errors] == [
-        (
-            NON_FIELD_ERRORS,
-            "Total assets differ from total liabilities plus equity by 1400000.00.",
-        )
-    ]
+    assert errors == []
+    [warning] = record["warnings"]
+    assert warning["code"] == "balance_gap"
+    assert warning["values"]["gap"] == "1400000.00"
+    assert warning["message"].startswith(
+        "Total assets differ from total liabilities plus equity by 1400000.00 ("
+    )
 
 
 @pytest.mark.parametrize(("audited", "expected"), [(True, True), ("false", False), ("yes", True)])

@@ -619,11 +619,13 @@ def test_an_analyst_adds_a_statement(client, teammate, tenant_a, buyer):
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
+        # Issue 13: a balance gap ({"equity": "1000000"}) is no longer refused; it is kept
+        # with a warning (tests/buyers/test_statements_tolerant.py).
         pytest.param(
-            {"equity": "1000000"},
-            None,
-            "Total assets differ from total liabilities plus equity by 1400000.00.",
-            id="balance-sheet-does-not-add-up",
+            {"total_assets": "-5"},
+            "total_assets",
+            "Total assets must be greater than zero.",
+            id="negative-total-assets",
         ),
         pytest.param(
             {"current_assets": "7000000", "total_assets": "6000000"},

@@ -46,6 +46,8 @@ def buyer(**overrides) -> BuyerRiskInputs:
         "days_beyond_terms": Decimal("5"),
         "overdue_share": Decimal("0.10"),
         "over_90_share": Decimal("0"),
+        "broken_plans_12m": 0,  # measured: payment history without a broken plan or a dispute
+        "disputes_opened_90d": 0,
         "country": "DE",
         "country_rating": 1,
         "sector": "G",
@@ -148,19 +150,20 @@ def test_total_assets_must_be_positive_for_z_double_prime():
 # --- Missing and stale statements -------------------------------------------------------------
 
 
-def test_a_missing_statement_is_slightly_penalised_and_explained():
+def test_a_missing_statement_is_neutral_and_explained():
+    # cg-2026.2: missing is neutral (cg-2026.1 took off 2.8 points).
     result = score_buyer(buyer(statement=None, statement_age_months=None))
     strength = factor(result, "financial_strength")
-    assert strength["message"] == "No financial statement on file."
+    assert strength["message"] == "No financial statement on file: no points either way."
     assert strength["value"] is None
-    assert strength["points"] == -2.8  # 28 × (0.40 − 0.5)
+    assert strength["points"] == 0.0
     assert strength["weight"] == 28.0
 
 
 def test_an_unusable_statement_counts_as_missing_with_its_own_explanation():
     result = score_buyer(buyer(statement=statement(total_assets=0)))
     strength = factor(result, "financial_strength")
-    assert strength["points"] == -2.8
+    assert strength["points"] == 0.0
     assert "cannot be scored" in strength["message"]
 
 
@@ -207,15 +210,22 @@ def test_no_payment_history_and_no_exposure_are_neutral():
     for name in ("payment_behaviour", "overdue_share", "severe_arrears"):
         assert factor(result, name)["points"] == 0.0
         assert factor(result, name)["value"] is None
-    assert factor(result, "overdue_share")["message"] == "No open receivables."
+    assert factor(result, "overdue_share")["message"] == scoring.MSG_NO_PAYMENT_HISTORY
+    with_history = score_buyer(buyer(overdue_share=None, over_90_share=None))
+    assert factor(with_history, "overdue_share")["points"] == 0.0
+    assert factor(with_history, "overdue_share")["message"] == (
+        "No open receivables: no points either way."
+    )
 
 
-def test_a_missing_country_rating_is_taken_as_medium_and_said_so():
+def test_a_missing_country_rating_is_neutral_and_said_so():
+    # cg-2026.2: no points (cg-2026.1 assumed a medium rating 5, worth +0.89).
     result = score_buyer(buyer(country="AQ", country_rating=None))
     country = factor(result, "country_risk")
-    assert country["points"] == pytest.approx(16 * (5 / 9 - 0.5), abs=0.01)
+    assert country["points"] == 0.0
+    assert country["value"] is None
     assert country["message"] % country["params"] == (
-        "No country risk rating for AQ; a medium rating (5) is assumed."
+        "No country risk rating for AQ: no points either way."
     )
 
 
@@ -318,7 +328,7 @@ def test_factors_have_the_documented_shape_and_render():
         assert item["label"] == scoring.LABELS[item["factor"]]
         item["message"] % item["params"]  # every placeholder has its param
     json.dumps(result.factors)
-    assert MODEL_VERSION == "cg-2026.1"
+    assert MODEL_VERSION == "cg-2026.2"
 
 
 def test_the_weights_add_up_to_100():
@@ -350,9 +360,9 @@ risk_inputs = st.builds(
     days_beyond_terms=st.none() | st.decimals(min_value=0, max_value=400, places=1),
     overdue_share=optional_share,
     over_90_share=optional_share,
-    broken_plans_12m=st.integers(min_value=0, max_value=5),
+    broken_plans_12m=st.none() | st.integers(min_value=0, max_value=5),
     disputed_share=optional_share,
-    disputes_opened_90d=st.integers(min_value=0, max_value=8),
+    disputes_opened_90d=st.none() | st.integers(min_value=0, max_value=8),
     country=st.sampled_from(["DE", "FR", "TR", "AR"]),
     country_rating=st.none() | st.integers(min_value=1, max_value=10),
     sector=st.sampled_from(list("ACFGK")),
@@ -396,6 +406,7 @@ def _known(inputs: BuyerRiskInputs, which: str) -> BuyerRiskInputs:
         "over_90": ("over_90_share", Decimal(0)),
         "country": ("country_rating", 1),
         "sector": ("sector_rating", 1),
+        "broken_plans": ("broken_plans_12m", 0),
     }
     if which in unknown and getattr(inputs, unknown[which][0]) is None:
         return dataclasses.replace(inputs, **{unknown[which][0]: unknown[which][1]})

@@ -321,6 +321,7 @@ TENANT_API_ENDPOINTS = [
     pytest.param("api:webhook-endpoint-list", B.webhook_url, id="api-webhook-endpoints"),
     pytest.param("api:score-list", B.model_version, id="api-scores"),
     pytest.param("api:backtest-list", B.model_version, id="api-backtests"),
+    pytest.param("api:rescore-run-list", B.rescore_error, id="api-rescore-runs"),
     # limits
     pytest.param("api:credit-policy-list", B.policy_notes, id="api-credit-policies"),
     pytest.param("api:credit-policy-current", B.policy_notes, id="api-credit-policy-current"),
@@ -444,6 +445,7 @@ TENANT_OBJECT_PAGES = [
     pytest.param("post", "api:alert-acknowledge", "alert", id="api-alert-acknowledge"),
     pytest.param("post", "api:alert-resolve", "alert", id="api-alert-resolve"),
     pytest.param("get", "api:buyer-score-history", "buyer", id="api-buyer-score-history"),
+    pytest.param("get", "api:rescore-run-detail", "rescore_run", id="api-rescore-run-get"),
     pytest.param("get", "api:webhook-endpoint-detail", "webhook_endpoint", id="api-webhook-get"),
     pytest.param(
         "patch", "api:webhook-endpoint-detail", "webhook_endpoint", id="api-webhook-patch"
@@ -1208,6 +1210,7 @@ TENANT_COLLECTION_WRITES = [
     # Tenant A's unread notification is addressed to the outsider himself.
     pytest.param("post", "limits:notifications", {}, id="limits-notifications-mark-read"),
     pytest.param("post", "monitoring:rescore", {}, id="monitoring-rescore-now"),
+    pytest.param("post", "api:rescore-run-list", {}, id="api-rescore-run-start"),
     pytest.param(
         "post",
         "monitoring:rules",
