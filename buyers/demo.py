@@ -297,6 +297,10 @@ def _statement_records(
                     "total_liabilities": _money(total_liabilities),
                     "retained_earnings": _money(equity * rng.uniform(0.2, 0.7)),
                     "equity": _money(equity),
+                    # Optional figures, derived without the generator (the sequence stays).
+                    "interest_expense": _money(total_liabilities * 0.04),
+                    "depreciation_amortisation": _money(total_assets * 0.05),
+                    "prior_period_revenue": _money(revenue * (drift - 0.06)),
                     "audited": rng.random() < 0.6,
                     "source": "annual report",
                 }

@@ -416,13 +416,13 @@ def rounding_tolerance(total: Decimal) -> Decimal:
     return max(Decimal("1"), abs(total) / 200)
 
 
-# Figures that cannot be negative; EBIT, net income, retained earnings, equity, interest
+# Figures that cannot be negative, in the order errors are reported; EBIT, net income, retained earnings, equity, interest
 # expense, gross profit and depreciation may (losses, insolvency, reversals, net interest income).
 _NON_NEGATIVE: tuple[tuple[str, str], ...] = (
-    ("revenue", gettext_noop("Revenue cannot be negative.")),
     ("current_assets", gettext_noop("Current assets cannot be negative.")),
     ("total_liabilities", gettext_noop("Total liabilities cannot be negative.")),
     ("current_liabilities", gettext_noop("Current liabilities cannot be negative.")),
+    ("revenue", gettext_noop("Revenue cannot be negative.")),
     ("cost_of_sales", gettext_noop("Cost of sales cannot be negative.")),
     ("inventory", gettext_noop("Inventory cannot be negative.")),
     ("trade_receivables", gettext_noop("Trade receivables cannot be negative.")),
@@ -501,27 +501,30 @@ def financial_statement_checks(
         value = figures.get(name)
         if value is not None and value < 0:
             errors.append(StatementProblem(name, message))
+        # A part is compared with its whole only when both are possible (one error each).
+        elif name == "current_assets" and total_assets > 0:
+            _nesting(
+                errors,
+                warnings,
+                part=(name, current_assets),
+                whole=total_assets,
+                code="current_assets_above_total",
+                error=gettext_noop("Current assets cannot exceed total assets."),
+                warning=STATEMENT_WARNINGS["current_assets_above_total"],
+            )
+        elif name == "current_liabilities" and total_liabilities >= 0:
+            _nesting(
+                errors,
+                warnings,
+                part=(name, current_liabilities),
+                whole=total_liabilities,
+                code="current_liabilities_above_total",
+                error=gettext_noop("Current liabilities cannot exceed total liabilities."),
+                warning=STATEMENT_WARNINGS["current_liabilities_above_total"],
+            )
     if errors:
-        return errors, warnings
-    _nesting(
-        errors,
-        warnings,
-        part=("current_assets", current_assets),
-        whole=total_assets,
-        code="current_assets_above_total",
-        error=gettext_noop("Current assets cannot exceed total assets."),
-        warning=STATEMENT_WARNINGS["current_assets_above_total"],
-    )
-    _nesting(
-        errors,
-        warnings,
-        part=("current_liabilities", current_liabilities),
-        whole=total_liabilities,
-        code="current_liabilities_above_total",
-        error=gettext_noop("Current liabilities cannot exceed total liabilities."),
-        warning=STATEMENT_WARNINGS["current_liabilities_above_total"],
-    )
-    if errors:
+        # A refused statement keeps no warnings.
+        warnings.clear()
         return errors, warnings
     gap = total_assets - total_liabilities - equity
     if abs(gap) > rounding_tolerance(total_assets):

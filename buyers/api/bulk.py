@@ -14,13 +14,16 @@ from typing import Any
 import orjson
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from creditguard.api.idempotency import HEADER, json_response, respond_idempotently
+from creditguard.api.idempotency import (
+    SCHEMA_PARAMETER,
+    json_response,
+    respond_idempotently,
+)
 from creditguard.api.problems import PROBLEM_CONTENT_TYPE, problem
 from creditguard.api.request import request_actor, request_tenant
 
@@ -159,17 +162,6 @@ BULK_PROBLEM = inline_serializer(
         ),
     },
 )
-IDEMPOTENCY_KEY = OpenApiParameter(
-    HEADER,
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description=(
-        "Any unique string (e.g. a UUID) up to 255 characters. A retry with the same key and "
-        "body gets the first response again without writing twice (kept 24 hours); the same "
-        "key with another body is refused with 422, and while the first request runs with 409."
-    ),
-)
 
 
 def _bulk_schema(*, kind: str, tag: str, record: serializers.Serializer, example: dict) -> Any:
@@ -183,7 +175,7 @@ def _bulk_schema(*, kind: str, tag: str, record: serializers.Serializer, example
             "total), plus `error_summary`: each message with how often it occurs."
         ),
         tags=[tag],
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[SCHEMA_PARAMETER],
         request=inline_serializer(
             f"Bulk{kind.title().replace('_', '')}",
             {"records": serializers.ListField(child=record, max_length=MAX_RECORDS)},

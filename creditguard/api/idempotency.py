@@ -35,6 +35,8 @@ from django.db import connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from redis import Redis
 from rest_framework.request import Request
 
@@ -45,6 +47,18 @@ from .problems import PROBLEM_CONTENT_TYPE, problem
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
+# The header as every endpoint that honours it documents it (drf-spectacular).
+SCHEMA_PARAMETER = OpenApiParameter(
+    HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Any unique string (e.g. a UUID) up to 255 characters. A retry with the same key and "
+        "body gets the first response again without writing twice (kept 24 hours); the same "
+        "key with another body is refused with 422, and while the first request runs with 409."
+    ),
+)
 MAX_KEY_LENGTH = 255
 RETENTION = timedelta(hours=24)
 # Longer than any request may run (gunicorn's worker timeout is 30 s).

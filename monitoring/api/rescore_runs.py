@@ -17,10 +17,8 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -29,7 +27,7 @@ from rest_framework import generics, serializers
 from rest_framework.request import Request
 
 from creditguard.accounts.roles import Permission
-from creditguard.api.idempotency import HEADER, respond_idempotently
+from creditguard.api.idempotency import SCHEMA_PARAMETER, respond_idempotently
 from creditguard.api.request import request_actor, request_tenant
 
 from ..models import BuyerScore, RescoreRun
@@ -65,13 +63,6 @@ FINISHED_EXAMPLE = RESCORE_RUN_EXAMPLE | {
     "alerts_raised": 19,
     "finished_at": "2026-12-07T09:17:41Z",
 }
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    HEADER,
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Send the same key when retrying: the first answer is replayed.",
-)
 
 
 class RescoreRunOutput(serializers.ModelSerializer):
@@ -153,7 +144,7 @@ def _runs() -> QuerySet[RescoreRun]:
         "first answer. Needs a write key, or MANAGE_MONITORING for members.",
         tags=[TAG],
         request=None,
-        parameters=[IDEMPOTENCY_PARAMETER],
+        parameters=[SCHEMA_PARAMETER],
         responses={
             202: OpenApiResponse(RescoreRunOutput, description="A new run was started."),
             200: OpenApiResponse(RescoreRunOutput, description="A run is already going."),

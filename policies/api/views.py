@@ -11,10 +11,8 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -29,7 +27,11 @@ from rest_framework.views import APIView
 from buyers.models import Buyer
 from buyers.services import buyer_by_reference
 from creditguard.accounts.roles import Permission
-from creditguard.api.idempotency import HEADER, json_response, respond_idempotently
+from creditguard.api.idempotency import (
+    SCHEMA_PARAMETER,
+    json_response,
+    respond_idempotently,
+)
 from creditguard.api.models import ApiKey
 from creditguard.api.permissions import TenantPermission
 from creditguard.api.problems import flatten_errors, problem, problem_response
@@ -114,13 +116,6 @@ CREDIT_CHECK_HOLD = {
     "order_amount": "48250.00",
     "currency": "EUR",
 }
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    HEADER,
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Send the same key when retrying: the request is processed at most once.",
-)
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -256,7 +251,7 @@ def _open_request(pk: int) -> LimitRequest:
         "request per buyer. Retries with the same `Idempotency-Key` are answered, not redone.",
         tags=[TAG_REQUESTS],
         request=serializers.LimitRequestInput,
-        parameters=[IDEMPOTENCY_PARAMETER],
+        parameters=[SCHEMA_PARAMETER],
         responses={201: serializers.LimitRequestOutput},
         examples=[OpenApiExample("Request", value=LIMIT_REQUEST_EXAMPLE, request_only=True)],
     ),
