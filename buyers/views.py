@@ -49,7 +49,12 @@ from .forms import (
     new_reference,
 )
 from .models import Buyer, BuyerDocument, Dispute, Instalment
-from .records import STATEMENT_FIGURE_LABELS, buyer_record, parse_record
+from .records import (
+    STATEMENT_FIGURE_LABELS,
+    STATEMENT_OPTIONAL_FIGURE_LABELS,
+    buyer_record,
+    parse_record,
+)
 from .signals import buyer_file_panel_context, buyer_list_policy_choices
 
 PAGE_SIZE = 50
@@ -358,6 +363,11 @@ def _statement_table(statements: list[selectors.StatementView]) -> dict[str, lis
         }
         for name, label in STATEMENT_FIGURE_LABELS
     ]
+    # An optional figure gets a row once any statement shown gives it ("—" where not given).
+    for name, label in STATEMENT_OPTIONAL_FIGURE_LABELS:
+        values = [getattr(view.statement, name) for view in statements]
+        if any(value is not None for value in values):
+            figures.append({"label": label, "values": values})
     ratios = [
         {
             "label": label,

@@ -16,6 +16,7 @@ from buyers.api.bulk import MAX_LISTED_ERRORS
 from buyers.models import FinancialStatement, ImportJob
 from buyers.records import STATEMENT_OPTIONAL_FIGURES
 from tests.buyers.statements import FIGURES
+from tests.buyers.test_views import page_text
 from tests.conftest import active
 from tests.factories import BuyerFactory
 
@@ -318,3 +319,18 @@ def test_bulk_returns_every_error_over_a_thousand_with_a_summary(api, tenant_a, 
     }
     with active(tenant_a):
         assert not FinancialStatement.objects.exists()
+
+
+def test_the_credit_file_shows_the_optional_figures_a_statement_gives(
+    client, teammate, tenant_a, buyer
+):
+    client.force_login(teammate)
+    form = {"period_end": "2025-12-31", "period_months": "12", "currency": "EUR", **FIGURES}
+    given = {"inventory": OPTIONAL["inventory"], "cash": OPTIONAL["cash"]}
+    client.post(reverse("buyers:statement-create", args=[buyer.pk]), {**form, **given})
+
+    page = page_text(client.get(reverse("buyers:detail", args=[buyer.pk])))
+
+    assert "Inventory 900,000" in page
+    assert "Cash 300,000" in page
+    assert "Provisions" not in page  # a figure no statement gives gets no row
