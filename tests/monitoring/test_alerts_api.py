@@ -13,25 +13,12 @@ from monitoring.models import Alert, AlertRule, WebhookDelivery, WebhookEndpoint
 from tests.conftest import active, bearer
 from tests.factories import (
     AlertFactory,
-    ApiKeyFactory,
     BuyerFactory,
     MembershipFactory,
     WebhookEndpointFactory,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(client, api_key_a):
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {api_key_a[1]}"
-    return client
-
-
-@pytest.fixture
-def read_key(tenant_a):
-    with active(tenant_a):
-        return ApiKeyFactory.create_with_raw_key(tenant=tenant_a, scope="read")[1]
 
 
 @pytest.fixture

@@ -6,23 +6,11 @@ from creditguard.audit.models import AuditEvent
 from monitoring.models import RescoreRun
 from monitoring.rescoring import rescore_run_execute
 from tests.conftest import active, bearer
-from tests.factories import ApiKeyFactory, BuyerFactory, MembershipFactory, RescoreRunFactory
+from tests.factories import BuyerFactory, MembershipFactory, RescoreRunFactory
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/rescore-runs/"
-
-
-@pytest.fixture
-def api(client, api_key_a):
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {api_key_a[1]}"
-    return client
-
-
-@pytest.fixture
-def read_key(tenant_a):
-    with active(tenant_a):
-        return ApiKeyFactory.create_with_raw_key(tenant=tenant_a, scope="read")[1]
 
 
 @pytest.fixture
