@@ -119,6 +119,10 @@ class FinancialStatement(TenantOwnedModel):
     prior_period_revenue = models.DecimalField(
         _("prior-period revenue"), null=True, blank=True, **MONEY
     )
+    # The day the statement became known (filed, published or received). Empty: known from
+    # `buyers.ledger.statement_known_on_sql` (the earlier of period end + the publication lag
+    # and the day it was recorded), which is what as-of scoring reads.
+    published_on = models.DateField(_("published on"), null=True, blank=True)
     audited = models.BooleanField(_("audited"), default=False)
     source = models.CharField(_("source"), max_length=60, blank=True)
     # What the checks flagged but did not refuse (receivables.financial_statement_checks):

@@ -106,6 +106,7 @@ class BuyerScore(TenantOwnedModel):
         MONTHLY = "monthly", _("Monthly re-scoring")
         EVENT = "event", _("New information")
         MANUAL = "manual", _("Rescore now")
+        BACKFILL = "backfill", _("History back-fill")
 
     buyer = models.ForeignKey(
         Buyer, on_delete=models.CASCADE, related_name="scores", db_constraint=False, db_index=False
@@ -118,6 +119,10 @@ class BuyerScore(TenantOwnedModel):
     factors = models.JSONField(_("factor contributions"), default=list)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MONTHLY)
     computed_at = models.DateTimeField(_("computed"), auto_now=True)
+    # The day whose knowledge the score reflects (statements known, invoices, events up to it).
+    # The monthly run and events score as of the day they run; a back-fill as of the period's
+    # first day. Empty on scores from before as-of scoring: their computed day stands in.
+    as_of = models.DateField(_("as of"), null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -150,6 +155,10 @@ class RescoreRun(TenantOwnedModel):
     total_buyers = models.PositiveIntegerField(default=0)
     scored_buyers = models.PositiveIntegerField(default=0)
     alerts_raised = models.PositiveIntegerField(default=0)
+    # Buyers whose grade got better (a lower number) / worse than their previous score's.
+    upgraded = models.PositiveIntegerField(default=0)
+    downgraded = models.PositiveIntegerField(default=0)
+    model_version = models.CharField(_("model version"), max_length=20, blank=True)
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -163,6 +172,177 @@ class RescoreRun(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.period:%Y-%m} {self.status}"
+
+
+class BackfillRun(TenantOwnedModel):
+    """Scoring a tenant's history month by month, as of each month's first day (see
+    `monitoring.backfill`). Periods that already have a score keep it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    first_period = models.DateField(_("first period"))
+    last_period = models.DateField(_("last period"))
+    model_version = models.CharField(_("model version"), max_length=20)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total_periods = models.PositiveIntegerField(default=0)
+    done_periods = models.PositiveIntegerField(default=0)
+    scores_written = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.first_period:%Y-%m}..{self.last_period:%Y-%m} {self.status}"
+
+
+class ScoringModel(TenantOwnedModel):
+    """A scorecard a tenant trained on its own history (`monitoring.modellab`).
+
+    The built-in model (`monitoring.scoring.MODEL_VERSION`) has no row: a tenant without an
+    active row scores with it. At most one model per tenant is active and at most one in shadow.
+    """
+
+    class Status(models.TextChoices):
+        TRAINING = "training", _("Training")
+        TRAINED = "trained", _("Trained")
+        FAILED = "failed", _("Failed")
+        SHADOW = "shadow", _("In shadow mode")
+        ACTIVE = "active", _("Active")
+        RETIRED = "retired", _("Retired")
+
+    version = models.CharField(_("model version"), max_length=20)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.TRAINING
+    )
+    # Training and out-of-time test windows: the first and last scoring periods of each.
+    train_from = models.DateField(_("training from"))
+    train_to = models.DateField(_("training to"))
+    test_from = models.DateField(_("test from"))
+    test_to = models.DateField(_("test to"))
+    # The fitted scorecard (`monitoring.modellab.scorecard`): bins, points, grade bands.
+    spec = models.JSONField(_("scorecard"), default=dict, blank=True)
+    # Training and out-of-time back-test figures beside the built-in model on the same buyers.
+    metrics = models.JSONField(_("metrics"), default=dict, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(_("error"), blank=True)
+    trained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    trained_at = models.DateTimeField(_("trained"), null=True, blank=True)
+    promotion_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    promotion_requested_at = models.DateTimeField(null=True, blank=True)
+    promotion_note = models.TextField(_("reason for promotion"), blank=True)
+    promoted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    promoted_at = models.DateTimeField(_("promoted"), null=True, blank=True)
+    retired_at = models.DateTimeField(_("retired"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "version"], name="scoringmodel_unique_version"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(status="active"), name="scoringmodel_one_active"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(status="shadow"), name="scoringmodel_one_shadow"
+            ),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.status}"
+
+
+class ModelScore(TenantOwnedModel):
+    """A score by a model that is not the tenant's official one: its shadow runs."""
+
+    model = models.ForeignKey(
+        ScoringModel,
+        on_delete=models.CASCADE,
+        related_name="scores",
+        db_constraint=False,
+        db_index=False,
+    )
+    buyer = models.ForeignKey(
+        Buyer, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    period = models.DateField(_("period"))
+    as_of = models.DateField(_("as of"))
+    score = models.DecimalField(_("score"), max_digits=5, decimal_places=2)
+    grade = models.PositiveSmallIntegerField(_("grade"))
+    probability_of_default = models.DecimalField(_("12-month PD"), max_digits=7, decimal_places=5)
+    factors = models.JSONField(_("factor contributions"), default=list)
+    computed_at = models.DateTimeField(_("computed"), auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "model", "buyer", "period"], name="modelscore_one_per_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(grade__gte=1, grade__lte=10), name="modelscore_grade_range"
+            ),
+        ]
+        ordering = ["-period"]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} {self.buyer_id} {self.period:%Y-%m} grade {self.grade}"
+
+
+class PdCalibration(TenantOwnedModel):
+    """One version of a model's 12-month PD per grade, calibrated on the tenant's own defaults
+    (`monitoring.calibration`). The active version of a model version gives its scores' PDs."""
+
+    model_version = models.CharField(_("model version"), max_length=20)
+    version = models.PositiveIntegerField(_("version"))
+    active = models.BooleanField(_("active"), default=True)
+    # Grade ("1".."10") → PD as a decimal string.
+    pd_by_grade = models.JSONField(_("PD by grade"), default=dict)
+    # Per grade: observations, defaults, observed rate, prior PD, calibrated PD and its interval.
+    evidence = models.JSONField(_("evidence"), default=list)
+    prior_strength = models.DecimalField(_("prior strength"), max_digits=9, decimal_places=2)
+    window_from = models.DateField(_("observations from"))
+    window_to = models.DateField(_("observations to"))
+    observations = models.PositiveIntegerField(_("observations"), default=0)
+    defaults = models.PositiveIntegerField(_("defaults"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "model_version", "version"], name="pdcalibration_unique_version"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "model_version"],
+                condition=Q(active=True),
+                name="pdcalibration_one_active",
+            ),
+        ]
+        ordering = ["model_version", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.model_version} v{self.version}"
 
 
 class AlertRule(TenantOwnedModel):
