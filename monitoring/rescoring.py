@@ -314,9 +314,9 @@ STAGING_BATCH_ROWS = 4000
 _INSERT_SCORES_SQL = """
 INSERT INTO monitoring_buyerscore
     (tenant_id, buyer_id, period, model_version, score, grade, probability_of_default, factors,
-     trigger, computed_at)
+     trigger, computed_at, as_of)
 SELECT %(tenant_id)s, buyer_id, %(period)s, %(model_version)s, score, grade,
-       probability_of_default, factors, %(trigger)s, now()
+       probability_of_default, factors, %(trigger)s, now(), %(as_of)s
 FROM rescore_scores
 ON CONFLICT (tenant_id, buyer_id, period) DO
 """
@@ -324,7 +324,7 @@ _KEEP_EXISTING = "NOTHING"
 _REPLACE_EXISTING = """UPDATE SET
     model_version = EXCLUDED.model_version, score = EXCLUDED.score, grade = EXCLUDED.grade,
     probability_of_default = EXCLUDED.probability_of_default, factors = EXCLUDED.factors,
-    trigger = EXCLUDED.trigger, computed_at = EXCLUDED.computed_at
+    trigger = EXCLUDED.trigger, computed_at = EXCLUDED.computed_at, as_of = EXCLUDED.as_of
 WHERE monitoring_buyerscore.computed_at < %(replace_before)s"""
 
 
@@ -332,13 +332,16 @@ def scores_write(
     *,
     tenant_id: int,
     period: date,
+    as_of: date,
     trigger: str,
     scored: pd.DataFrame,
+    model_version: str,
     replace: bool,
     replace_before: datetime | str = "infinity",
 ) -> int:
-    """Store `score_frame` output (indexed by buyer id) for ``period``: COPY into a temporary
-    table, then one INSERT ... ON CONFLICT. Returns the rows inserted or replaced.
+    """Store `score_frame` output (indexed by buyer id) for ``period``, scored by
+    ``model_version`` with what was known on ``as_of``: COPY into a temporary table, then one
+    INSERT ... ON CONFLICT. Returns the rows inserted or replaced.
 
     An existing score of the period is kept unless ``replace``; even then, one computed at or
     after ``replace_before`` is kept (a "rescore now" run leaves alone what an event re-scored
@@ -350,7 +353,8 @@ def scores_write(
     params: dict[str, int | str | date | datetime] = {
         "tenant_id": tenant_id,
         "period": period,
-        "model_version": scoring.MODEL_VERSION,
+        "as_of": as_of,
+        "model_version": model_version,
         "trigger": trigger,
         "replace_before": replace_before,
     }
@@ -529,8 +533,10 @@ def rescore_chunk(
     scores_write(
         tenant_id=tenant.pk,
         period=run.period,
+        as_of=as_of,
         trigger=run.trigger,
         scored=scoring.score_frame(frame),
+        model_version=scoring.MODEL_VERSION,
         replace=run.trigger != BuyerScore.Trigger.MONTHLY,
         replace_before=_fresh_since(run),
     )
@@ -716,8 +722,10 @@ def buyers_rescore(
     scores_write(
         tenant_id=tenant.pk,
         period=period,
+        as_of=as_of,
         trigger=BuyerScore.Trigger.EVENT,
         scored=scoring.score_frame(frame),
+        model_version=scoring.MODEL_VERSION,
         replace=True,
     )
     scored_ids = frame.index.tolist()
