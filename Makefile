@@ -61,7 +61,7 @@ messages: install
 # Each benchmark prints its ratios against a baseline measured in the same run (bench/README.md).
 bench: migrate
 	$(BIN)/python -m creditguard.devstack exec -- sh -c 'status=0; \
-	  for bench in ingest rescore credit_check deadlines reports dashboard; do $(BIN)/python bench/$$bench.py || status=1; done; \
+	  for bench in ingest rescore credit_check deadlines reports dashboard model; do $(BIN)/python bench/$$bench.py || status=1; done; \
 	  exit $$status'
 
 # A mixed locust workload on the demo data; 0 errors expected. LOAD_ARGS="--users 40 --run-time 120"

@@ -245,14 +245,15 @@ class Portfolio:
                     f"{tenant_of[b]}\t{b + 1}\t{period_end}\t12\tEUR\t{assets * 1.5:.2f}\t"
                     f"{assets * rng.uniform(-0.08, 0.15):.2f}\t{assets * rng.uniform(-0.06, 0.1):.2f}\t"
                     f"{assets:.2f}\t{current:.2f}\t{current_liabilities:.2f}\t{liabilities:.2f}\t"
-                    f"{equity * rng.uniform(0.2, 0.9):.2f}\t{equity:.2f}\tf\t\t2026-01-01 00:00:00+00\n"
+                    f"{equity * rng.uniform(0.2, 0.9):.2f}\t{equity:.2f}\tf\t\t2026-01-01 00:00:00+00\t[]\n"
                 )  # fmt: skip
         copy_rows(
             cursor,
             "buyers_financialstatement",
             ["tenant_id", "buyer_id", "period_end", "period_months", "currency", "revenue", "ebit",
              "net_income", "total_assets", "current_assets", "current_liabilities",
-             "total_liabilities", "retained_earnings", "equity", "audited", "source", "created_at"],
+             "total_liabilities", "retained_earnings", "equity", "audited", "source", "created_at",
+             "warnings"],
             statements,
         )  # fmt: skip
         plans = [
@@ -271,7 +272,7 @@ class Portfolio:
             for k in range(int(rng.integers(1, 3))):
                 opened = AS_OF - timedelta(days=int(rng.integers(1, 200)))
                 is_open = rng.random() < 0.5
-                resolved = "\\N" if is_open else (opened + timedelta(days=5)).isoformat()
+                resolved = "\\N" if is_open else min(opened + timedelta(days=5), AS_OF).isoformat()
                 disputes.append(
                     f"{tenant_of[b]}\t{b + 1}\tD-{b}-{k}\tquality\t\t{rng.uniform(100, 5000):.2f}\tEUR\t"
                     f"{opened.isoformat()}\t{resolved}\t\t{'open' if is_open else 'resolved'}\n"

@@ -635,6 +635,7 @@ _STATEMENT_COLUMNS = [
     *((name, "numeric") for name in STATEMENT_OPTIONAL_FIGURES),
     ("audited", "boolean"),
     ("source", "text"),
+    ("published_on", "date"),
     ("warnings", "jsonb"),  # staged as JSON text (see _StatementUpsert.write)
 ]
 _STATEMENT_NAMES = ", ".join(name for name, _type in _STATEMENT_COLUMNS)

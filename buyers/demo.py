@@ -213,6 +213,31 @@ def _payment_records(invoices: list[dict], *, as_of: date) -> list[dict]:
     ]
 
 
+def company_name(
+    rng: random.Random,
+    country: str,
+    *,
+    trade: tuple[str, str],
+    taken: set[str],
+    parts: tuple[list[str], list[str], list[str]] | None = None,
+) -> str:
+    """A company name as the country writes it, e.g. "Hanse Machine Tools GmbH", not yet in
+    ``taken`` (it is added). ``trade``: the trade word in English and Chinese; ``parts``:
+    (prefixes, legal forms, cities) for a country missing from `COUNTRIES`."""
+    prefixes, forms, cities = parts or COUNTRIES[country][2:]
+    trade_en, trade_zh = trade
+    while True:
+        if country == "CN":
+            name = f"{rng.choice(cities)}{rng.choice(prefixes)}{trade_zh}{rng.choice(forms)}"
+        else:
+            name = f"{rng.choice(prefixes)} {trade_en} {rng.choice(forms)}"
+        if name not in taken:
+            break
+        prefixes = [*prefixes, f"{rng.choice(prefixes)}{rng.randint(2, 99)}"]
+    taken.add(name)
+    return name
+
+
 def _buyer_records(
     rng: random.Random, *, tenant: Tenant, count: int
 ) -> tuple[list[dict], dict[str, Profile]]:
@@ -223,17 +248,9 @@ def _buyer_records(
     names: set[str] = set()
     for index in range(count):
         country = rng.choice(countries)
-        currency, _weight, prefixes, forms, cities = COUNTRIES[country]
+        currency, _weight, _prefixes, _forms, cities = COUNTRIES[country]
         nace, trade_en, trade_zh = rng.choice(TRADES)
-        while True:
-            if country == "CN":
-                name = f"{rng.choice(cities)}{rng.choice(prefixes)}{trade_zh}{rng.choice(forms)}"
-            else:
-                name = f"{rng.choice(prefixes)} {trade_en} {rng.choice(forms)}"
-            if name not in names:
-                break
-            prefixes = [*prefixes, f"{rng.choice(prefixes)}{rng.randint(2, 99)}"]
-        names.add(name)
+        name = company_name(rng, country, trade=(trade_en, trade_zh), taken=names)
         reference = f"C-{10000 + index}"
         profiles[reference] = rng.choice(profile_pool)
         records.append(

@@ -258,10 +258,21 @@ class StatementForm(forms.Form):
         required=False,
         help_text=_("Where the figures come from, e.g. annual report 2024."),
     )
+    published_on = forms.DateField(
+        label=_("Published on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_(
+            "The day the figures became known (published or received), on or after the period "
+            "end. Scores of earlier days do not use them. Empty: six months after the period "
+            "end, or today if earlier."
+        ),
+    )
     field_order = [
         "period_end",
         "period_months",
         "currency",
+        "published_on",
         *STATEMENT_FIGURES,
         *STATEMENT_OPTIONAL_FIGURES,
     ]

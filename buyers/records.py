@@ -357,6 +357,10 @@ STATEMENT_FIELDS: list[FieldSpec] = [
     *((name, _decimal, None) for name in STATEMENT_OPTIONAL_FIGURES),
     ("audited", _boolean, False),
     ("source", _text(60), ""),
+    # The day the statement became known (published, or received): as-of scoring uses it from
+    # that day on (`buyers.ledger.statement_known_on`). Empty: six months after the period end,
+    # or the day it is recorded if earlier.
+    ("published_on", _date, None),
 ]
 # The figures of the income statement; the others are balance sheet figures.
 INCOME_STATEMENT_FIGURES: frozenset[str] = frozenset({"revenue", "ebit", "net_income"})
@@ -464,6 +468,9 @@ def _check_payment(record: dict) -> list[tuple[str, str]]:
 
 
 def _check_statement(record: dict) -> list[tuple[str, str]]:
+    published_on = record["published_on"]
+    if published_on is not None and published_on < record["period_end"]:
+        return [("published_on", _("The publication date cannot be before the period end."))]
     errors, warnings = financial_statement_checks(
         **{name: record[name] for name in _CHECKED_FIGURES},
         optional={name: record[name] for name in STATEMENT_OPTIONAL_FIGURES},

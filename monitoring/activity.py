@@ -75,6 +75,21 @@ def register() -> None:
         label=gettext_lazy("Rescoring"),
         url=lambda object_id, obj: reverse("monitoring:rescore"),
     )
+    register_object(
+        "monitoring.pdcalibration",
+        label=gettext_lazy("PD calibration"),
+        url=lambda object_id, obj: reverse("monitoring:calibration"),
+    )
+    register_object(
+        "monitoring.backfillrun",
+        label=gettext_lazy("Score history back-fill"),
+        url=lambda object_id, obj: reverse("monitoring:backtest"),
+    )
+    register_object(
+        "monitoring.scoringmodel",
+        label=gettext_lazy("Scoring model"),
+        url=lambda object_id, obj: reverse("monitoring:model-detail", args=[object_id]),
+    )
 
     register_action(
         "alert.acknowledge",
@@ -103,6 +118,62 @@ def register() -> None:
     register_action(
         "monitoring.rescore_now", says(gettext_lazy("%(actor)s started a rescoring of all buyers"))
     )
+    register_action(
+        "monitoring.backfill_start",
+        says(gettext_lazy("%(actor)s started scoring the history month by month")),
+    )
+    register_action(
+        "monitoring.calibrate",
+        says(
+            gettext_lazy("%(actor)s calibrated the PDs of model %(model)s (version %(version)s)"),
+            model=lambda happening: str(happening.after("model_version") or ""),
+            version=lambda happening: str(happening.after("version") or ""),
+        ),
+    )
+    register_action(
+        "monitoring.calibration_activate",
+        says(
+            gettext_lazy(
+                "%(actor)s made version %(version)s of the PDs of model %(model)s the active one"
+            ),
+            model=lambda happening: str(happening.after("model_version") or ""),
+            version=lambda happening: str(happening.after("active_version") or ""),
+        ),
+    )
+    for action, template in (
+        (
+            "scoring_model.train_started",  # monitoring.modellab.training
+            gettext_lazy("%(actor)s started training model %(version)s"),
+        ),
+        (
+            "scoring_model.shadow_start",
+            gettext_lazy("%(actor)s started running model %(version)s in shadow mode"),
+        ),
+        (
+            "scoring_model.shadow_stop",
+            gettext_lazy("%(actor)s stopped the shadow run of model %(version)s"),
+        ),
+        (
+            "scoring_model.promotion_request",
+            gettext_lazy("%(actor)s asked for model %(version)s to become the official model"),
+        ),
+        (
+            "scoring_model.promote",
+            gettext_lazy("%(actor)s approved model %(version)s: it is now the official model"),
+        ),
+        (
+            "scoring_model.promotion_reject",
+            gettext_lazy("%(actor)s turned down the request on model %(version)s"),
+        ),
+        (
+            "scoring_model.retirement_request",
+            gettext_lazy("%(actor)s asked for model %(version)s to be retired"),
+        ),
+        ("scoring_model.retire", gettext_lazy("%(actor)s retired model %(version)s")),
+    ):
+        register_action(
+            action, says(template, version=lambda happening: str(happening.after("version", "")))
+        )
     manage = Permission.MANAGE_MONITORING
     register_action(
         "alert_rule.update",

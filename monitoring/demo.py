@@ -14,8 +14,9 @@ from buyers.models import Buyer
 from creditguard.tenancy.context import tenant_context
 from creditguard.tenancy.models import Tenant
 
+from . import scoring
 from .alerts import evaluate_alerts
-from .models import Alert, BuyerScore, LegalEvent, RescoreRun
+from .models import Alert, BuyerScore, LegalEvent, PdCalibration, RescoreRun
 from .rescoring import period_of, rescore_run_execute
 from .services import legal_event_record
 
@@ -103,3 +104,19 @@ def refresh_demo_alerts(*, tenant: Tenant, as_of: date, first_seed: bool) -> int
 
 # A daily evaluation raises an alert within this long of its risk event.
 DAILY_RUN_DELAY = timedelta(hours=30)
+
+
+def seed_demo_calibration(*, tenant: Tenant) -> PdCalibration | None:
+    """Calibrate the built-in model's PDs on the tenant's score history once (the calibration
+    page shows its evidence). None when one exists or no score has a known outcome yet."""
+    from django.core.exceptions import ValidationError
+
+    from .calibration import calibrate
+
+    with tenant_context(tenant):
+        if PdCalibration.objects.filter(model_version=scoring.MODEL_VERSION).exists():
+            return None
+        try:
+            return calibrate(tenant=tenant, actor=None, model_version=scoring.MODEL_VERSION)
+        except ValidationError:
+            return None

@@ -8,14 +8,17 @@ each chunk, in one transaction with the tenant active:
 1. one query picks the next buyers that still need a score for the period;
 2. one query computes their risk inputs (`buyer_risk_frame`: latest statement, DBT, overdue
    shares, broken plans, disputes, legal events, country and sector ratings), set-based;
-3. `monitoring.scoring.score_frame` scores the chunk in pandas;
+3. the tenant's official model scores the chunk in pandas (`monitoring.modellab.registry`:
+   its active scorecard, or the built-in `monitoring.scoring`, PDs from its active
+   calibration); a model in shadow mode scores it too, into `ModelScore`;
 4. the scores are COPied into a temporary table and inserted with
    ``INSERT ... ON CONFLICT (tenant_id, buyer_id, period)``: DO NOTHING for the monthly run (a
    score already there, e.g. from an event earlier that day, is newer information), DO UPDATE
    for "rescore now" and events (newer information replaces the period's score; a "rescore
    now" run leaves alone a score an event computed after the run was requested);
 5. the alert rules are evaluated for the chunk (`monitoring.alerts.evaluate_alerts`) and the
-   run's progress is advanced, compare-and-set on status = running.
+   run's progress is advanced, compare-and-set on status = running, with the model version
+   and the buyers whose grade went up or down against their previous score (`grade_moves`).
 
 Scores, alerts and progress of a chunk commit together, so a worker that dies mid-run loses at
 most the chunk in flight. The task is delivered again (acks_late, reject_on_worker_lost) or
@@ -95,11 +98,24 @@ def period_of(day: date) -> date:
 # overdue, DBT, payment-plan status) are the SQL fragments of `buyers.ledger`, the same ones the
 # selectors and the alerts use. Money stays numeric; only the ratios the scoring maths needs
 # (DBT, shares of exposure) become float8, after the sums.
+# As of: everything is taken as it stood on `%(as_of)s`, from what was known then (the as-of
+# fragments of `buyers.ledger`, whose docstring states the rules): statements known by then,
+# invoices issued by then with payments and write-offs dated after it undone, disputes and
+# plans as they stood, legal events up to it, the buyer's insolvency only once it was set, and
+# the country and sector ratings in force. The as-of conditions are row filters after the same
+# (tenant, buyer) index scans as before: no per-row subquery. With `%(as_of)s` = today this is
+# today's view.
 _AS_OF = "%(as_of)s::date"
 _OVER_90_DAYS = "90"  # the over_90_share: more than 90 days past due
+# The chosen statement's other figures, for the model lab's ratios (NULL → NaN when not given).
+_STATEMENT_DETAILS = ", ".join(f"s.{name}" for name in scoring.STATEMENT_DETAIL_COLUMNS)
+_STATEMENT_DETAIL_FLOATS = ", ".join(
+    f"st.{name}::float8" for name in scoring.STATEMENT_DETAIL_COLUMNS
+)
 RISK_INPUTS_SQL = f"""
 WITH chunk AS (
-    SELECT b.id, b.status, b.country_id, b.nace_section
+    SELECT b.id, {ledger.buyer_status_as_of_sql("b", as_of=_AS_OF)} AS status, b.country_id,
+           b.nace_section
     FROM buyers_buyer b
     WHERE b.tenant_id = %(tenant_id)s AND b.id = ANY(%(buyer_ids)s)
 ),
@@ -114,26 +130,29 @@ invoices AS (
                FILTER (WHERE {ledger.overdue_sql("i", as_of=_AS_OF, beyond_days=_OVER_90_DAYS)})
                AS over_90,
            {ledger.dbt_sql("i", as_of=_AS_OF)} AS dbt
-    FROM buyers_invoice i
+    FROM ({
+    ledger.invoices_as_of_sql(tenant="%(tenant_id)s", buyers="%(buyer_ids)s", as_of=_AS_OF)
+}) AS i
     JOIN fx ON fx.currency = i.currency
-    WHERE i.tenant_id = %(tenant_id)s
-      AND i.buyer_id = ANY(%(buyer_ids)s)
-      AND ({ledger.open_sql("i")} OR {ledger.settled_for_dbt_sql("i", as_of=_AS_OF)})
+    WHERE {ledger.open_sql("i")} OR {ledger.settled_for_dbt_sql("i", as_of=_AS_OF)}
     GROUP BY i.buyer_id
 ),
 statements AS (
     SELECT DISTINCT ON (s.buyer_id)
            s.buyer_id, s.period_end, s.total_assets, s.current_assets, s.current_liabilities,
-           s.total_liabilities, s.retained_earnings, s.ebit, s.equity
+           s.total_liabilities, s.retained_earnings, s.ebit, s.equity,
+           {_STATEMENT_DETAILS}
     FROM buyers_financialstatement s
     WHERE s.tenant_id = %(tenant_id)s AND s.buyer_id = ANY(%(buyer_ids)s)
-      AND s.period_end <= %(as_of)s
+      AND {ledger.statement_known_sql("s", as_of=_AS_OF)}
     ORDER BY s.buyer_id, s.period_end DESC
 ),
 plans AS (
     SELECT plan.buyer_id, COUNT(*) AS broken
     FROM ({
-    ledger.payment_plan_statuses_sql(tenant="%(tenant_id)s", buyers="%(buyer_ids)s", as_of=_AS_OF)
+    ledger.payment_plan_statuses_sql(
+        tenant="%(tenant_id)s", buyers="%(buyer_ids)s", as_of=_AS_OF, as_known=True
+    )
 }) AS plan
     JOIN buyers_paymentplan p ON p.tenant_id = %(tenant_id)s AND p.id = plan.plan_id
     WHERE plan.status = 'broken'
@@ -145,13 +164,16 @@ plans AS (
 ),
 disputes AS (
     SELECT d.buyer_id,
-           SUM(ROUND(d.amount * fx.factor, 2)) FILTER (WHERE d.status = 'open') AS open_amount,
+           SUM(ROUND(d.amount * fx.factor, 2))
+               FILTER (WHERE {ledger.dispute_open_as_of_sql("d", as_of=_AS_OF)}) AS open_amount,
            COUNT(*) FILTER (WHERE d.opened_date > %(disputes_since)s
                               AND d.opened_date <= %(as_of)s) AS opened_recently
     FROM buyers_dispute d
     LEFT JOIN fx ON fx.currency = d.currency
     WHERE d.tenant_id = %(tenant_id)s AND d.buyer_id = ANY(%(buyer_ids)s)
-      AND (d.status = 'open' OR d.opened_date > %(disputes_since)s)
+      AND d.opened_date <= %(as_of)s
+      AND ({ledger.dispute_open_as_of_sql("d", as_of=_AS_OF)}
+           OR d.opened_date > %(disputes_since)s)
     GROUP BY d.buyer_id
 ),
 legal AS (
@@ -186,6 +208,7 @@ SELECT chunk.id,
        st.equity::float8,
        (EXTRACT(YEAR FROM age(%(as_of)s, st.period_end)) * 12
         + EXTRACT(MONTH FROM age(%(as_of)s, st.period_end)))::int,
+       {_STATEMENT_DETAIL_FLOATS},
        inv.dbt::float8,
        (COALESCE(inv.overdue, 0) / NULLIF(inv.exposure, 0))::float8,
        (COALESCE(inv.over_90, 0) / NULLIF(inv.exposure, 0))::float8,
@@ -216,6 +239,7 @@ _RESULT_COLUMNS = (
     "sector_rating",
     *scoring.STATEMENT_COLUMNS,
     "statement_age_months",
+    *scoring.STATEMENT_DETAIL_COLUMNS,
     "days_beyond_terms",
     "overdue_share",
     "over_90_share",
@@ -291,7 +315,9 @@ def buyer_risk_frame(
     as_of: date,
     rates: Mapping[str, Decimal] | None = None,
 ) -> pd.DataFrame:
-    """The scoring inputs (`scoring.FRAME_COLUMNS`) of ``buyer_ids``, indexed by buyer id.
+    """The scoring inputs (`scoring.FRAME_COLUMNS`) of ``buyer_ids``, indexed by buyer id, as
+    known on ``as_of`` (nothing dated after it: see `RISK_INPUTS_SQL`), plus the chosen
+    statement's other figures (`scoring.STATEMENT_DETAIL_COLUMNS`, float, NaN when not given).
 
     One query; runs in the caller's transaction with the tenant active (buyers of another
     tenant are simply absent). ``rates`` defaults to the FX rates known on ``as_of``.
@@ -300,6 +326,8 @@ def buyer_risk_frame(
     rows = risk_inputs_rows(tenant_id=tenant_id, buyer_ids=buyer_ids, as_of=as_of, rates=rates)
     frame = pd.DataFrame.from_records(rows, columns=list(_RESULT_COLUMNS))
     frame["as_of"] = as_of
+    details = list(scoring.STATEMENT_DETAIL_COLUMNS)
+    frame[details] = frame[details].astype("float64")  # None → NaN, also in an all-None column
     kinds, dates = frame.pop("legal_kinds").tolist(), frame.pop("legal_dates").tolist()
     frame["legal_events"] = [
         list(zip(row_kinds, row_dates, strict=True)) if row_kinds else None
@@ -359,6 +387,17 @@ def scores_write(
         "replace_before": replace_before,
     }
     sql = _INSERT_SCORES_SQL + (_REPLACE_EXISTING if replace else _KEEP_EXISTING)
+    written = 0
+    with connection.cursor() as cursor:
+        for _batch in _staged_scores(cursor, scored):
+            cursor.execute(sql, params)
+            written += cursor.rowcount
+    return written
+
+
+def _staged_scores(cursor: CursorWrapper, scored: pd.DataFrame) -> Iterator[None]:
+    """COPY ``scored`` (`score_frame` columns, indexed by buyer id) into the temporary table
+    ``rescore_scores`` batch by batch; yields once per batch, for the caller's INSERT."""
     rows = list(
         zip(
             scored.index.tolist(),
@@ -369,33 +408,124 @@ def scores_write(
             strict=True,
         )
     )
+    cursor.execute(
+        "CREATE TEMPORARY TABLE rescore_scores (buyer_id bigint, score numeric(5, 2), "
+        "grade smallint, probability_of_default numeric(7, 5), factors jsonb) ON COMMIT DROP"
+    )
+    # Staged in batches that fit PostgreSQL's default temp_buffers (8 MB, ~1.8 KB a row):
+    # a bigger temporary table spills to disk and is read back (7 % slower on the bench).
+    for start in range(0, len(rows), STAGING_BATCH_ROWS):
+        buffer = io.StringIO()
+        # COPY text format: only backslash, tab and newlines are special; JSON text from
+        # `score_frame` holds no raw tab or newline, so doubling backslashes is enough.
+        buffer.writelines(
+            f"{buyer_id}\t{score:.2f}\t{grade}\t{probability:.5f}\t"
+            f"{factors.replace(chr(92), chr(92) * 2)}\n"
+            for buyer_id, score, grade, probability, factors in rows[
+                start : start + STAGING_BATCH_ROWS
+            ]
+        )
+        buffer.seek(0)
+        if start:
+            cursor.execute("TRUNCATE rescore_scores")
+        cursor.copy_expert("COPY rescore_scores FROM STDIN", buffer)
+        yield
+    cursor.execute("DROP TABLE rescore_scores")
+
+
+_UPSERT_MODEL_SCORES_SQL = """
+INSERT INTO monitoring_modelscore
+    (tenant_id, model_id, buyer_id, period, as_of, score, grade, probability_of_default,
+     factors, computed_at)
+SELECT %(tenant_id)s, %(model_id)s, buyer_id, %(period)s, %(as_of)s, score, grade,
+       probability_of_default, factors, now()
+FROM rescore_scores
+ON CONFLICT (tenant_id, model_id, buyer_id, period) DO UPDATE SET
+    as_of = EXCLUDED.as_of, score = EXCLUDED.score, grade = EXCLUDED.grade,
+    probability_of_default = EXCLUDED.probability_of_default, factors = EXCLUDED.factors,
+    computed_at = EXCLUDED.computed_at
+"""
+
+
+def model_scores_write(
+    *, tenant_id: int, model_id: int, period: date, as_of: date, scored: pd.DataFrame
+) -> int:
+    """Store a shadow model's `score_frame`-shaped output for ``period`` in `ModelScore`
+    (the newest replaces the period's), the same COPY-then-upsert way as `scores_write`.
+    Returns the rows written. Runs in the caller's transaction with the tenant active."""
+    if scored.empty:
+        return 0
+    params: dict[str, int | date] = {
+        "tenant_id": tenant_id,
+        "model_id": model_id,
+        "period": period,
+        "as_of": as_of,
+    }
     written = 0
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMPORARY TABLE rescore_scores (buyer_id bigint, score numeric(5, 2), "
-            "grade smallint, probability_of_default numeric(7, 5), factors jsonb) ON COMMIT DROP"
-        )
-        # Staged in batches that fit PostgreSQL's default temp_buffers (8 MB, ~1.8 KB a row):
-        # a bigger temporary table spills to disk and is read back (7 % slower on the bench).
-        for start in range(0, len(rows), STAGING_BATCH_ROWS):
-            buffer = io.StringIO()
-            # COPY text format: only backslash, tab and newlines are special; JSON text from
-            # `score_frame` holds no raw tab or newline, so doubling backslashes is enough.
-            buffer.writelines(
-                f"{buyer_id}\t{score:.2f}\t{grade}\t{probability:.5f}\t"
-                f"{factors.replace(chr(92), chr(92) * 2)}\n"
-                for buyer_id, score, grade, probability, factors in rows[
-                    start : start + STAGING_BATCH_ROWS
-                ]
-            )
-            buffer.seek(0)
-            if start:
-                cursor.execute("TRUNCATE rescore_scores")
-            cursor.copy_expert("COPY rescore_scores FROM STDIN", buffer)
-            cursor.execute(sql, params)
+        for _batch in _staged_scores(cursor, scored):
+            cursor.execute(_UPSERT_MODEL_SCORES_SQL, params)
             written += cursor.rowcount
-        cursor.execute("DROP TABLE rescore_scores")
     return written
+
+
+def _official_scores(frame: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+    """(model version, scores) of the tenant's official model (`modellab.registry`)."""
+    # Imported here: the model lab builds on this module (risk frames, runs).
+    from .modellab.registry import score_for_tenant
+
+    return score_for_tenant(frame)
+
+
+def _shadow_scores_write(*, tenant_id: int, period: date, as_of: date, frame: pd.DataFrame) -> int:
+    """Score ``frame`` with the tenant's model in shadow mode, if any, into `ModelScore`.
+
+    Beside the official scores, never instead of them: a shadow scorecard that cannot score
+    (a bug in its spec) is logged and skipped, and the official run goes on.
+    """
+    from .modellab.registry import score_with, shadow_model
+
+    model = shadow_model()
+    if model is None or frame.empty:
+        return 0
+    try:
+        _version, scored = score_with(model, frame)
+    except Exception:
+        logger.exception("shadow model %s of tenant %s could not score", model.pk, tenant_id)
+        return 0
+    return model_scores_write(
+        tenant_id=tenant_id, model_id=model.pk, period=period, as_of=as_of, scored=scored
+    )
+
+
+# Buyers of a chunk whose new grade for the period is better (a lower number) or worse than
+# the grade of their latest score of an earlier period; buyers without one are neither.
+# The unique (tenant, buyer, period) index serves both the chunk and the look-back.
+_GRADE_MOVES_SQL = """
+SELECT COUNT(*) FILTER (WHERE cur.grade < prev.grade),
+       COUNT(*) FILTER (WHERE cur.grade > prev.grade)
+FROM monitoring_buyerscore cur
+CROSS JOIN LATERAL (
+    SELECT p.grade FROM monitoring_buyerscore p
+    WHERE p.tenant_id = cur.tenant_id AND p.buyer_id = cur.buyer_id AND p.period < cur.period
+    ORDER BY p.period DESC
+    LIMIT 1
+) prev
+WHERE cur.tenant_id = %(tenant_id)s AND cur.period = %(period)s
+  AND cur.buyer_id = ANY(%(buyer_ids)s)
+"""
+
+
+def grade_moves(*, tenant_id: int, period: date, buyer_ids: Sequence[int]) -> tuple[int, int]:
+    """(upgraded, downgraded) among ``buyer_ids``: their score of ``period`` against their
+    previous score (the latest of an earlier period). One query, in the caller's transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _GRADE_MOVES_SQL,
+            {"tenant_id": tenant_id, "period": period, "buyer_ids": list(buyer_ids)},
+        )
+        upgraded, downgraded = cursor.fetchone()
+    return int(upgraded), int(downgraded)
 
 
 def _evaluate_alerts(
@@ -530,16 +660,19 @@ def rescore_chunk(
     if not buyer_ids:
         return None
     frame = buyer_risk_frame(tenant_id=tenant.pk, buyer_ids=buyer_ids, as_of=as_of, rates=rates)
+    model_version, scored = _official_scores(frame)
     scores_write(
         tenant_id=tenant.pk,
         period=run.period,
         as_of=as_of,
         trigger=run.trigger,
-        scored=scoring.score_frame(frame),
-        model_version=scoring.MODEL_VERSION,
+        scored=scored,
+        model_version=model_version,
         replace=run.trigger != BuyerScore.Trigger.MONTHLY,
         replace_before=_fresh_since(run),
     )
+    _shadow_scores_write(tenant_id=tenant.pk, period=run.period, as_of=as_of, frame=frame)
+    upgraded, downgraded = grade_moves(tenant_id=tenant.pk, period=run.period, buyer_ids=buyer_ids)
     # The run's new scores can only trip the grade and score rules; the other rules are
     # evaluated daily (monitoring.evaluate_alerts_daily) and on every event.
     alerts = _evaluate_alerts(
@@ -548,6 +681,9 @@ def rescore_chunk(
     advanced = RescoreRun.objects.filter(pk=run.pk, status=RescoreRun.Status.RUNNING).update(
         scored_buyers=F("scored_buyers") + len(buyer_ids),
         alerts_raised=F("alerts_raised") + alerts,
+        upgraded=F("upgraded") + upgraded,
+        downgraded=F("downgraded") + downgraded,
+        model_version=model_version,
     )
     if not advanced:
         raise RunNotRunning(run.pk)
@@ -700,6 +836,9 @@ def rescore_progress(run: RescoreRun) -> dict[str, Any]:
         "total": total,
         "percent": percent,
         "alerts_raised": run.alerts_raised,
+        "upgraded": run.upgraded,
+        "downgraded": run.downgraded,
+        "model_version": run.model_version,
         "done": run.status in (RescoreRun.Status.SUCCEEDED, RescoreRun.Status.FAILED),
         "error": run.error,
     }
@@ -719,15 +858,17 @@ def buyers_rescore(
     frame = buyer_risk_frame(tenant_id=tenant.pk, buyer_ids=sorted(set(buyer_ids)), as_of=as_of)
     if frame.empty:
         return 0
+    model_version, scored = _official_scores(frame)
     scores_write(
         tenant_id=tenant.pk,
         period=period,
         as_of=as_of,
         trigger=BuyerScore.Trigger.EVENT,
-        scored=scoring.score_frame(frame),
-        model_version=scoring.MODEL_VERSION,
+        scored=scored,
+        model_version=model_version,
         replace=True,
     )
+    _shadow_scores_write(tenant_id=tenant.pk, period=period, as_of=as_of, frame=frame)
     scored_ids = frame.index.tolist()
     alerts = _evaluate_alerts(
         tenant=tenant, buyer_ids=scored_ids, period=period, as_of=as_of, score_rules_only=False

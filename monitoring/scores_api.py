@@ -303,14 +303,64 @@ class CountryRiskHistoryView(APIView):
 
 # --- Back-testing ------------------------------------------------------------------------------
 
+RATE = {"max_digits": 7, "decimal_places": 5, "allow_null": True}
+INDEX = {"max_digits": 5, "decimal_places": 4, "allow_null": True}
+BACKTEST_EXAMPLE = {
+    "model_version": "cg-2026.2",
+    "observations": 41230,
+    "defaults": 611,
+    "performing": 40619,
+    "pending": 52000,
+    "already_in_default": 230,
+    "sufficient": True,
+    "assessment": "",
+    "auc": "0.7912",
+    "auc_low": "0.7731",
+    "auc_high": "0.8093",
+    "gini": "0.5824",
+    "gini_low": "0.5462",
+    "gini_high": "0.6186",
+    "default_rate": "0.01482",
+    "default_rate_low": "0.01367",
+    "default_rate_high": "0.01604",
+    "mean_pd": "0.00951",
+    "grades_off": [6],
+    "first_period": "2022-01-01",
+    "last_period": "2026-11-01",
+    "by_grade": [
+        {
+            "grade": 6,
+            "observations": 3120,
+            "defaults": 69,
+            "default_rate": "0.02212",
+            "default_rate_low": "0.01725",
+            "default_rate_high": "0.02790",
+            "mean_pd": "0.01600",
+            "pd_check": "understated",
+            "pd_outside": True,
+        }
+    ],
+}
+
 
 class GradeRowOutput(serializers.Serializer):
     grade = serializers.IntegerField()
     observations = serializers.IntegerField()
     defaults = serializers.IntegerField()
-    default_rate = serializers.DecimalField(max_digits=7, decimal_places=5, allow_null=True)
-    mean_pd = serializers.DecimalField(
-        max_digits=7, decimal_places=5, allow_null=True, help_text="Predicted by the model."
+    default_rate = serializers.DecimalField(**RATE)
+    default_rate_low = serializers.DecimalField(
+        **RATE, help_text="95 % exact (Clopper–Pearson) interval of the default rate."
+    )
+    default_rate_high = serializers.DecimalField(**RATE)
+    mean_pd = serializers.DecimalField(**RATE, help_text="Predicted by the model.")
+    pd_check = serializers.ChoiceField(
+        choices=[(check.value, check.value) for check in backtest.PdCheck],
+        allow_null=True,
+        help_text="The model's PD against the interval: within it, understated (below: more "
+        "defaults than predicted) or overstated (above); null without observations.",
+    )
+    pd_outside = serializers.BooleanField(
+        help_text="The model's PD lies outside the 95 % interval of the observed default rate."
     )
 
 
@@ -321,19 +371,32 @@ class BacktestOutput(serializers.Serializer):
     performing = serializers.IntegerField()
     pending = serializers.IntegerField(help_text="Scores whose 12-month window is still open.")
     already_in_default = serializers.IntegerField(
-        help_text="Scores of buyers already in default when scored (left out)."
+        help_text="Scores of buyers already in default on the day whose knowledge they reflect "
+        "(left out)."
     )
     sufficient = serializers.BooleanField(
         help_text=f"At least {backtest.MIN_DEFAULTS} defaults and {backtest.MIN_PERFORMING} "
         "performing observations; otherwise auc and gini are null."
     )
     assessment = serializers.SerializerMethodField()
-    auc = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True)
-    auc_low = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True)
-    auc_high = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True)
-    gini = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True)
-    default_rate = serializers.DecimalField(max_digits=7, decimal_places=5, allow_null=True)
-    mean_pd = serializers.DecimalField(max_digits=7, decimal_places=5, allow_null=True)
+    auc = serializers.DecimalField(**INDEX)
+    auc_low = serializers.DecimalField(
+        **INDEX, help_text="95 % interval (Hanley & McNeil), clipped to [0, 1]."
+    )
+    auc_high = serializers.DecimalField(**INDEX)
+    gini = serializers.DecimalField(**INDEX)
+    gini_low = serializers.DecimalField(**INDEX, help_text="The AUC interval as 2·AUC − 1.")
+    gini_high = serializers.DecimalField(**INDEX)
+    default_rate = serializers.DecimalField(**RATE)
+    default_rate_low = serializers.DecimalField(
+        **RATE, help_text="95 % exact (Clopper–Pearson) interval of the default rate."
+    )
+    default_rate_high = serializers.DecimalField(**RATE)
+    mean_pd = serializers.DecimalField(**RATE)
+    grades_off = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Grades whose PD lies outside the interval of their observed default rate.",
+    )
     first_period = serializers.DateField(allow_null=True)
     last_period = serializers.DateField(allow_null=True)
     by_grade = GradeRowOutput(many=True)
@@ -342,23 +405,67 @@ class BacktestOutput(serializers.Serializer):
         return "" if result.sufficient else "not enough defaults to judge"
 
 
+class BacktestQuery(serializers.Serializer):
+    model_version = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    first_period = serializers.DateField(required=False)
+    last_period = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        first, last = attrs.get("first_period"), attrs.get("last_period")
+        if first and last and first > last:
+            raise serializers.ValidationError(
+                {
+                    "first_period": translation.gettext(
+                        "The first month must not come after the last month."
+                    )
+                }
+            )
+        return attrs
+
+
 class BacktestListView(APIView):
     @extend_schema(
-        summary="Back-test of each scoring model: AUC, Gini and default rate by grade",
+        summary="Back-test of each scoring model: AUC, Gini, default rate and PD by grade, "
+        "with 95 % intervals",
         description=(
             "Every score is compared with whether the buyer defaulted (insolvency, a written-off "
-            "invoice) within 12 months after its period. Scores still inside their window and "
-            "scores of buyers already in default are left out."
+            "invoice, a paid claim) within 12 months after its period. Scores still inside their "
+            "window and scores of buyers already in default on the day whose knowledge they "
+            "reflect are left out, so back-filled history (`/api/v1/backfills/`) counts as real "
+            "predictions. Intervals: AUC by Hanley & McNeil (Gini the same mapped through "
+            "2·AUC − 1), default rates exact (Clopper–Pearson); each grade's PD is flagged when "
+            "it lies outside its interval. Observations of the same buyer in several months are "
+            "treated as independent, so the intervals are somewhat narrow."
         ),
         tags=["scores"],
         parameters=[
             OpenApiParameter(
                 "model_version", OpenApiTypes.STR, description="Only this model, e.g. cg-2026.1."
-            )
+            ),
+            OpenApiParameter(
+                "first_period",
+                OpenApiTypes.DATE,
+                description="Only scores of this month or later (any day of the month).",
+            ),
+            OpenApiParameter(
+                "last_period",
+                OpenApiTypes.DATE,
+                description="Only scores of this month or earlier (any day of the month).",
+            ),
         ],
         responses=BacktestOutput(many=True),
+        examples=[OpenApiExample("A model", value=[BACKTEST_EXAMPLE], response_only=True)],
     )
     def get(self, request: Request) -> Response:
-        version = request.query_params.get("model_version", "").strip()
-        reports = selectors.backtest_reports(model_version=version or None)
+        query = BacktestQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        first, last = (
+            query.validated_data.get("first_period"),
+            query.validated_data.get("last_period"),
+        )
+        reports = selectors.backtest_reports(
+            model_version=query.validated_data.get("model_version", "").strip() or None,
+            first_period=first.replace(day=1) if first else None,
+            last_period=last.replace(day=1) if last else None,
+        )
         return Response(BacktestOutput(reports, many=True).data)

@@ -206,6 +206,24 @@ FRAME_COLUMNS: tuple[str, ...] = (
     *STATEMENT_COLUMNS,
     *(field.name for field in fields(BuyerRiskInputs) if field.name not in ("as_of", "statement")),
 )
+# The chosen statement's other figures, which `monitoring.rescoring.buyer_risk_frame` adds to
+# its frame (float, NaN when not given) for the model lab's ratios. `score_frame` does not read
+# them (it reads `FRAME_COLUMNS` and ignores any other column).
+STATEMENT_DETAIL_COLUMNS: tuple[str, ...] = (
+    "revenue",
+    "net_income",
+    "period_months",
+    "interest_expense",
+    "gross_profit",
+    "depreciation_amortisation",
+    "cost_of_sales",
+    "inventory",
+    "trade_receivables",
+    "cash",
+    "short_term_debt",
+    "provisions",
+    "prior_period_revenue",
+)
 
 # --- Model parameters --------------------------------------------------------------------------
 
@@ -390,7 +408,9 @@ def grade_for_score(score: float | Decimal) -> int:
     return int(_grades(np.array([float(score)]))[0])
 
 
-def score_buyer(inputs: BuyerRiskInputs) -> ScoreResult:
+def score_buyer(
+    inputs: BuyerRiskInputs, *, pd_by_grade: Mapping[int, Decimal] | None = None
+) -> ScoreResult:
     """Score one buyer: the arithmetic of `score_frame` on one-element columns (no pandas)."""
     columns = {
         name: np.array([_float(getattr(inputs.statement, name, None))])
@@ -403,6 +423,7 @@ def score_buyer(inputs: BuyerRiskInputs) -> ScoreResult:
         codes={name: [getattr(inputs, name)] for name in ("country", "sector", "buyer_status")},
         legal_events=[inputs.legal_events],
         as_of=[inputs.as_of],
+        pd_by_grade=pd_by_grade,
     )
     return ScoreResult(
         score=Decimal(f"{scored.score[0]:.2f}"),
@@ -429,8 +450,13 @@ def inputs_frame(
     return pd.DataFrame(rows, columns=list(FRAME_COLUMNS), index=index)
 
 
-def score_frame(frame: pd.DataFrame) -> pd.DataFrame:
+def score_frame(
+    frame: pd.DataFrame, *, pd_by_grade: Mapping[int, Decimal] | None = None
+) -> pd.DataFrame:
     """Score every row of ``frame`` (columns `FRAME_COLUMNS`; the index is kept).
+
+    ``pd_by_grade`` (grade → 12-month PD, e.g. the tenant's active calibration,
+    `monitoring.calibration.pd_table`) replaces `PD_BY_GRADE`; see `probabilities_of_default`.
 
     Numeric columns may hold NaN or None for "unknown"; ``legal_events`` holds a sequence of
     ``(kind, event_date)`` pairs, or None. Returns the columns ``score`` (float, 2 decimals),
@@ -448,6 +474,7 @@ def score_frame(frame: pd.DataFrame) -> pd.DataFrame:
         codes={name: frame[name].tolist() for name in ("country", "sector", "buyer_status")},
         legal_events=frame["legal_events"].tolist(),
         as_of=frame["as_of"].tolist(),
+        pd_by_grade=pd_by_grade,
     )
     return pd.DataFrame(
         {
@@ -541,6 +568,10 @@ def _points(weight: Floats | float, goodness: Floats) -> Floats:
     return weight * (goodness - NEUTRAL)
 
 
+# Altman Z'' = Σ coefficient × ratio, ratios in the order of `altman_ratios`.
+Z_COEFFICIENTS = (6.56, 3.26, 6.72, 1.05)
+
+
 def _z_double_prime(
     total_assets: Floats,
     current_assets: Floats,
@@ -550,6 +581,36 @@ def _z_double_prime(
     ebit: Floats,
     equity: Floats,
 ) -> Floats:
+    ratios = altman_ratios(
+        total_assets,
+        current_assets,
+        current_liabilities,
+        total_liabilities,
+        retained_earnings,
+        ebit,
+        equity,
+    )
+    coefficients = Z_COEFFICIENTS
+    z_score: Floats = (
+        coefficients[0] * ratios[0]
+        + coefficients[1] * ratios[1]
+        + coefficients[2] * ratios[2]
+        + coefficients[3] * ratios[3]
+    )
+    return z_score
+
+
+def altman_ratios(
+    total_assets: Floats,
+    current_assets: Floats,
+    current_liabilities: Floats,
+    total_liabilities: Floats,
+    retained_earnings: Floats,
+    ebit: Floats,
+    equity: Floats,
+) -> tuple[Floats, Floats, Floats, Floats]:
+    """The four ratios of Altman Z'' on whole columns: WC/TA, RE/TA, EBIT/TA, BookEquity/TL
+    (total assets must be positive where the result is used)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         working_capital_to_assets = (current_assets - current_liabilities) / total_assets
         retained_earnings_to_assets = retained_earnings / total_assets
@@ -562,11 +623,37 @@ def _z_double_prime(
             np.where(equity > 0, EQUITY_TO_LIABILITIES_CAP, 0.0),
         )
     return (
-        6.56 * working_capital_to_assets
-        + 3.26 * retained_earnings_to_assets
-        + 6.72 * ebit_to_assets
-        + 1.05 * equity_to_liabilities
+        working_capital_to_assets,
+        retained_earnings_to_assets,
+        ebit_to_assets,
+        equity_to_liabilities,
     )
+
+
+def z_double_prime(
+    total_assets: Floats,
+    current_assets: Floats,
+    current_liabilities: Floats,
+    total_liabilities: Floats,
+    retained_earnings: Floats,
+    ebit: Floats,
+    equity: Floats,
+) -> Floats:
+    """Altman Z'' on whole columns (see `altman_z_double_prime` for one statement)."""
+    return _z_double_prime(
+        total_assets,
+        current_assets,
+        current_liabilities,
+        total_liabilities,
+        retained_earnings,
+        ebit,
+        equity,
+    )
+
+
+def grades_for_scores(scores: Floats) -> Integers:
+    """The grade of each score by `GRADE_BANDS` (whole columns; see `grade_for_score`)."""
+    return _grades(scores)
 
 
 def _grades(scores: Floats) -> Integers:
@@ -582,6 +669,7 @@ def _score_arrays(
     codes: Mapping[str, Sequence[object]],
     legal_events: Sequence[LegalEventsCell],
     as_of: Sequence[date],
+    pd_by_grade: Mapping[int, Decimal] | None = None,
 ) -> _Scored:
     factor_columns = [
         _financial_strength(columns),
@@ -596,41 +684,37 @@ def _score_arrays(
     scorecard = BASE_SCORE + sum(factor.points for factor in factor_columns) - legal.penalty
     clipped = np.clip(scorecard, 0.0, 100.0)
 
-    statuses = codes["buyer_status"]
-    kinds = np.array(legal.insolvency_kind, dtype=object)
-    defaulted = (np.array(statuses, dtype=object) == INSOLVENT_STATUS) | (
-        kinds == INSOLVENCY_PROCEEDINGS
-    )
-    filed = (kinds == INSOLVENCY_FILING) & ~defaulted
-    overridden: Floats = np.where(
-        defaulted, 0.0, np.where(filed, np.minimum(clipped, FILING_SCORE_CAP), clipped)
-    )
-    score = np.round(overridden, 2) + 0.0
+    override = insolvency_override(clipped, statuses=codes["buyer_status"], legal=legal)
+    defaulted, filed = override.defaulted, override.filed
+    score = np.round(override.score, 2) + 0.0
     grade = np.where(defaulted | filed, 10, _grades(score))
-    pd_by_grade = np.array([math.nan, *(float(PD_BY_GRADE[g]) for g in range(1, 11))])
-    probability: Floats = np.where(defaulted, float(PD_DEFAULTED), pd_by_grade[grade])
+    probability = probabilities_of_default(grade, defaulted, pd_by_grade)
 
     fragments = [factor.json_fragments() for factor in factor_columns]
     fragments.append(legal.fragments)
     factors = ["[" + ",".join(row) + "]" for row in zip(*fragments, strict=True)]
-    params: dict[str, JSON]
-    for row in np.flatnonzero(defaulted | filed).tolist():
-        if statuses[row] == INSOLVENT_STATUS:
-            message, params = MSG_INSOLVENT_STATUS, {}
-        elif defaulted[row]:
-            message, params = MSG_INSOLVENCY_PROCEEDINGS, {"date": legal.insolvency_date[row]}
-        else:
-            message, params = MSG_INSOLVENCY_FILING, {"date": legal.insolvency_date[row]}
-        factor = _factor_dict(
-            "insolvency", float(overridden[row] - clipped[row]), 100.0, None, message, params
-        )
-        factors[row] = factors[row][:-1] + "," + _text_json(factor) + "]"
+    for row, insolvency_factor in override.factors.items():
+        factors[row] = factors[row][:-1] + "," + insolvency_factor + "]"
     return _Scored(
         score=score,
         grade=grade.astype(int),
         probability_of_default=np.round(probability, 5),
         factors=factors,
     )
+
+
+def probabilities_of_default(
+    grade: Integers,
+    defaulted: npt.NDArray[np.bool_],
+    pd_by_grade: Mapping[int, Decimal] | None = None,
+) -> Floats:
+    """The 12-month PD of each row: `PD_DEFAULTED` for a buyer in default (the insolvency
+    override), else its grade's PD from ``pd_by_grade`` (default `PD_BY_GRADE`); grades the
+    table lacks keep `PD_BY_GRADE`'s."""
+    table = {**PD_BY_GRADE, **(pd_by_grade or {})}
+    by_grade = np.array([math.nan, *(float(table[g]) for g in range(1, 11))])
+    probability: Floats = np.where(defaulted, float(PD_DEFAULTED), by_grade[grade])
+    return probability
 
 
 def _financial_strength(columns: Mapping[str, Floats]) -> _FactorColumn:
@@ -815,6 +899,58 @@ class _LegalColumn:
     fragments: list[str]
     insolvency_kind: list[str | None]
     insolvency_date: list[str | None]
+
+
+# Public for the trained scorecards of `monitoring.modellab`, which take legal events and the
+# insolvency override exactly as this model does (one owner per rule).
+LegalEventColumn: TypeAlias = _LegalColumn
+
+
+def legal_event_column(
+    legal_events: Sequence[LegalEventsCell], as_of: Sequence[date]
+) -> LegalEventColumn:
+    """Per row: the legal-event penalty points (0–30, positive), the ``legal_events`` factor as
+    JSON text, and the latest insolvency filing or proceedings (kind and ISO date, or None)."""
+    return _legal_events(legal_events, as_of)
+
+
+@dataclass(frozen=True)
+class InsolvencyOverride:
+    """Default and insolvency override a scorecard's score (see the module docstring)."""
+
+    score: Floats  # 0 in default, at most `FILING_SCORE_CAP` after a filing, else unchanged
+    defaulted: npt.NDArray[np.bool_]  # grade 10, PD 100 %
+    filed: npt.NDArray[np.bool_]  # a filing, not in default: grade 10
+    factors: dict[int, str]  # row → the extra ``insolvency`` factor as JSON text
+
+
+def insolvency_override(
+    clipped: Floats, *, statuses: Sequence[object], legal: LegalEventColumn
+) -> InsolvencyOverride:
+    """Apply the override to ``clipped`` (scores 0–100) given the buyers' statuses and their
+    `legal_event_column`; the ``insolvency`` factor carries the difference in points."""
+    kinds = np.array(legal.insolvency_kind, dtype=object)
+    defaulted = (np.array(statuses, dtype=object) == INSOLVENT_STATUS) | (
+        kinds == INSOLVENCY_PROCEEDINGS
+    )
+    filed = (kinds == INSOLVENCY_FILING) & ~defaulted
+    overridden: Floats = np.where(
+        defaulted, 0.0, np.where(filed, np.minimum(clipped, FILING_SCORE_CAP), clipped)
+    )
+    factors: dict[int, str] = {}
+    params: dict[str, JSON]
+    for row in np.flatnonzero(defaulted | filed).tolist():
+        if statuses[row] == INSOLVENT_STATUS:
+            message, params = MSG_INSOLVENT_STATUS, {}
+        elif defaulted[row]:
+            message, params = MSG_INSOLVENCY_PROCEEDINGS, {"date": legal.insolvency_date[row]}
+        else:
+            message, params = MSG_INSOLVENCY_FILING, {"date": legal.insolvency_date[row]}
+        factor = _factor_dict(
+            "insolvency", float(overridden[row] - clipped[row]), 100.0, None, message, params
+        )
+        factors[row] = _text_json(factor)
+    return InsolvencyOverride(overridden, defaulted, filed, factors)
 
 
 def _legal_events(legal_events: Sequence[LegalEventsCell], as_of: Sequence[date]) -> _LegalColumn:

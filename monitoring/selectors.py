@@ -7,6 +7,7 @@ every function here sees the active tenant's data only; country risk is global r
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,21 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
+import numpy as np
+import pandas as pd
+from django.db import connection
+from django.db.models import (
+    Count,
+    Exists,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+)
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -395,40 +410,130 @@ def model_versions() -> list[str]:
     )
 
 
+def backtest_observations(
+    *,
+    model_version: str,
+    first_period: date | None = None,
+    last_period: date | None = None,
+    defaults: Mapping[int, date] | None = None,
+) -> list[backtest.Observation]:
+    """One observation per score of ``model_version`` (periods in the window, both included),
+    with the buyer's first default date (`default_dates`), in period and buyer order.
+
+    The knowledge date (`Observation.known_on`) is the score's as-of day; scores from before
+    as-of scoring have none, and the local day they were computed stands in. ``defaults`` lets a
+    caller that reads several versions pass `default_dates()` once. For millions of scores,
+    `backtest_columns` reads the same without an object per score.
+    """
+    observations = backtest_columns(
+        model_version=model_version,
+        first_period=first_period,
+        last_period=last_period,
+        defaults=defaults,
+    ).observations()
+    return sorted(observations, key=lambda item: (item.period, item.buyer_id))
+
+
+class _DaysSinceEpoch(Func):
+    """A date as whole days since 1970-01-01 (PostgreSQL: date − date is an integer)."""
+
+    template = "(%(expressions)s - DATE '1970-01-01')"
+    output_field = IntegerField()
+
+
+_EPOCH = np.datetime64("1970-01-01", "D")
+# What `backtest_columns` reads of each score, with the type it parses to.
+_BACKTEST_COLUMNS = {
+    "buyer_id": np.int64,
+    "period_days": np.int64,
+    "known_days": np.int64,
+    "score": np.float64,
+    "grade": np.int64,
+    "probability_of_default": np.float64,
+}
+
+
+def backtest_columns(
+    *,
+    model_version: str,
+    first_period: date | None = None,
+    last_period: date | None = None,
+    defaults: Mapping[int, date] | None = None,
+) -> backtest.ObservationColumns:
+    """`backtest_observations` as numpy columns, read without a Python object per score (a
+    tenant with 100,000 buyers and five years of monthly scores has six million)."""
+    if defaults is None:
+        defaults = default_dates()
+    scores = BuyerScore.objects.filter(model_version=model_version).order_by()
+    if first_period:
+        scores = scores.filter(period__gte=first_period)
+    if last_period:
+        scores = scores.filter(period__lte=last_period)
+    # Dates as day numbers, so every column parses as a number.
+    sql, params = (
+        scores.annotate(
+            period_days=_DaysSinceEpoch("period"),
+            known_days=_DaysSinceEpoch(Coalesce("as_of", TruncDate("computed_at"))),
+        )
+        .values_list(*_BACKTEST_COLUMNS)
+        .query.sql_with_params()
+    )
+    # COPY as CSV, parsed by pandas' C reader: a tuple per row through the driver took four
+    # times as long (6 million scores: 49 s against 11 s, two thirds of it PostgreSQL's).
+    with connection.cursor() as cursor:
+        query = cursor.mogrify(sql, params).decode()
+        buffer = io.BytesIO()
+        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
+    buffer.seek(0)
+    if buffer.getbuffer().nbytes:
+        table = pd.read_csv(
+            buffer, header=None, names=list(_BACKTEST_COLUMNS), dtype=_BACKTEST_COLUMNS
+        )
+    else:
+        table = pd.DataFrame(
+            {name: pd.Series(dtype=kind) for name, kind in _BACKTEST_COLUMNS.items()}
+        )
+    buyer_ids = table["buyer_id"].to_numpy()
+    default_ids = np.array(sorted(defaults), dtype=np.int64)
+    default_days = np.array([defaults[key] for key in sorted(defaults)], dtype="datetime64[D]")
+    position = np.searchsorted(default_ids, buyer_ids)
+    found = position < len(default_ids)
+    found[found] = default_ids[position[found]] == buyer_ids[found]
+    first_default_on = np.full(len(buyer_ids), np.datetime64("NaT"), dtype="datetime64[D]")
+    first_default_on[found] = default_days[position[found]]
+    return backtest.ObservationColumns(
+        period=_EPOCH + table["period_days"].to_numpy(),
+        known_on=_EPOCH + table["known_days"].to_numpy(),
+        score=table["score"].to_numpy(),
+        grade=table["grade"].to_numpy(),
+        probability_of_default=table["probability_of_default"].to_numpy(),
+        first_default_on=first_default_on,
+        buyer_id=buyer_ids,
+    )
+
+
 def backtest_reports(
-    *, model_version: str | None = None, as_of: date | None = None
+    *,
+    model_version: str | None = None,
+    first_period: date | None = None,
+    last_period: date | None = None,
+    as_of: date | None = None,
 ) -> list[backtest.BacktestResult]:
-    """Back-test of each model version (or of ``model_version``) against the default events."""
+    """Back-test of each model version (or of ``model_version``) against the default events,
+    over the scores of the periods in the window (both included), newest model first."""
     as_of = as_of or timezone.localdate()
     defaults = default_dates()
-    scores = BuyerScore.objects.order_by("model_version", "period", "buyer_id")
-    if model_version:
-        scores = scores.filter(model_version=model_version)
-    by_version: dict[str, list[backtest.Observation]] = defaultdict(list)
-    for version, buyer_id, period, computed_at, score, grade, probability in scores.values_list(
-        "model_version",
-        "buyer_id",
-        "period",
-        "computed_at",
-        "score",
-        "grade",
-        "probability_of_default",
-    ):
-        by_version[version].append(
-            backtest.Observation(
-                buyer_id=buyer_id,
-                period=period,
-                computed_on=_as_date(computed_at),
-                score=score,
-                grade=grade,
-                probability_of_default=probability,
-                first_default_on=defaults.get(buyer_id),
-            )
+    versions = [model_version] if model_version else model_versions()
+    reports = []
+    for version in versions:
+        columns = backtest_columns(
+            model_version=version,
+            first_period=first_period,
+            last_period=last_period,
+            defaults=defaults,
         )
-    reports = [
-        backtest.backtest(observations, model_version=version, as_of=as_of)
-        for version, observations in by_version.items()
-    ]
+        if len(columns):
+            reports.append(backtest.backtest_columns(columns, model_version=version, as_of=as_of))
     return sorted(reports, key=lambda report: report.last_period or date.min, reverse=True)
 
 

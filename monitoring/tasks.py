@@ -11,7 +11,8 @@ from creditguard.dates import today
 from creditguard.queue import for_each_active_tenant
 from creditguard.tenancy.models import Tenant
 
-from . import rescoring
+from . import backfill, rescoring
+from .modellab import training
 
 RUN_BUSY_RETRY_SECONDS = 30
 RUN_BUSY_RETRIES = 240  # two hours, the broker's visibility timeout
@@ -68,3 +69,35 @@ def rescore_new_overdues(as_of: str, *, tenant: Tenant) -> int:
     """Re-score the tenant's buyers whose invoices crossed an overdue threshold since the day
     before `as_of`."""
     return rescoring.new_overdues_rescore(tenant=tenant, as_of=date.fromisoformat(as_of))
+
+
+@shared_task(
+    base=TenantTask,
+    one_transaction=False,
+    bind=True,
+    name="monitoring.backfill_run",
+    ignore_result=True,
+    max_retries=RUN_BUSY_RETRIES,
+)
+def backfill_run(
+    self: Task, run_id: int, *, tenant: Tenant, chunk_size: int = rescoring.CHUNK_SIZE
+) -> None:
+    """Run or resume one back-fill of the score history (`monitoring.backfill`), like
+    `rescore_run`: one transaction per chunk, retried later while another worker holds it."""
+    if not backfill.backfill_execute(run_id, tenant_id=tenant.pk, chunk_size=chunk_size):
+        raise self.retry(countdown=RUN_BUSY_RETRY_SECONDS)
+
+
+@shared_task(
+    base=TenantTask,
+    one_transaction=False,
+    bind=True,
+    name="monitoring.train_model",
+    ignore_result=True,
+    max_retries=RUN_BUSY_RETRIES,
+)
+def train_model(self: Task, model_id: int, *, tenant: Tenant) -> None:
+    """Train one scorecard of the model lab (`monitoring.modellab.training`): its progress
+    commits month by month; retried later while another worker trains the same model."""
+    if not training.training_execute(model_id, tenant_id=tenant.pk):
+        raise self.retry(countdown=RUN_BUSY_RETRY_SECONDS)

@@ -34,7 +34,7 @@ from creditguard.accounts.roles import Permission
 from creditguard.web.decorators import tenant_view
 from creditguard.web.templatetags.money import day, month
 
-from . import alerts, rescoring, rules, selectors, webhooks
+from . import alerts, backfill, rescoring, rules, selectors, webhooks
 from . import backtest as backtesting
 from .forms import (
     AlertFilterForm,
@@ -43,7 +43,8 @@ from .forms import (
     RuleForm,
     WebhookEndpointForm,
 )
-from .models import Alert, LegalEvent, RescoreRun, WebhookEndpoint
+from .modellab.views import model_page_urls
+from .models import Alert, BackfillRun, LegalEvent, RescoreRun, WebhookEndpoint
 
 # Alerts are worked by the people who work receivables, as in the API.
 WORK_ALERTS = Permission.EDIT_RECEIVABLES
@@ -386,8 +387,10 @@ def rescore(request: HttpRequest) -> HttpResponse:
     runs = list(
         RescoreRun.objects.select_related("requested_by").order_by("-created_at")[:RUNS_SHOWN]
     )
+    model_urls = model_page_urls(run.model_version for run in runs if run.model_version)
     for run in runs:
         run.duration = _run_duration(run)
+        run.model_url = model_urls.get(run.model_version, "")
     active = next(
         (
             run
@@ -527,12 +530,92 @@ def _log_position(rate: Decimal | None) -> Decimal | None:
     return min(max(position, Decimal(0)), Decimal(100)).quantize(Decimal("0.1"))
 
 
+BACKFILLS_SHOWN = 5
+MONTH_INPUT = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+
+
+class BacktestWindowForm(forms.Form):
+    """A window of months (YYYY-MM, or any day of the month): the back-test's filter (GET) and
+    the months a back-fill scores (POST). Both ends optional."""
+
+    first_period = forms.DateField(
+        label=gettext_lazy("From month"),
+        required=False,
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        widget=MONTH_INPUT,
+    )
+    last_period = forms.DateField(
+        label=gettext_lazy("To month"),
+        required=False,
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        widget=MONTH_INPUT,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in ("first_period", "last_period"):
+            if cleaned.get(name):
+                cleaned[name] = cleaned[name].replace(day=1)
+        first, last = cleaned.get("first_period"), cleaned.get("last_period")
+        if first and last and first > last:
+            self.add_error("first_period", _("The first month must not come after the last month."))
+        return cleaned
+
+
+def _interval_bar(low: Decimal | None, high: Decimal | None) -> dict[str, Decimal] | None:
+    """The 95 % interval of a default rate on the strip: its left edge and width, in percent."""
+    if low is None or high is None:
+        return None
+    left = _log_position(low) if low > 0 else Decimal(0)
+    right = _log_position(high)
+    if left is None or right is None:
+        return None
+    return {"left": left, "width": max(right - left, Decimal("0.5"))}
+
+
+def _backfill_start(request: HttpRequest) -> HttpResponse:
+    if not request.membership.allows(Permission.MANAGE_MONITORING):
+        raise PermissionDenied
+    form = BacktestWindowForm(request.POST)
+    if form.is_valid():
+        try:
+            run = backfill.backfill_start(
+                tenant=request.tenant,
+                actor=request.user,
+                first_period=form.cleaned_data.get("first_period"),
+                last_period=form.cleaned_data.get("last_period"),
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(
+                request,
+                _("Scoring the history from %(first)s to %(last)s has started.")
+                % {"first": month(run.first_period), "last": month(run.last_period)},
+            )
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+    return redirect("monitoring:backtest")
+
+
 @tenant_view()
 def backtest(request: HttpRequest) -> HttpResponse:
+    """The back-test of each model over a window of months, with 95 % intervals, and the score
+    history panel: start a back-fill (POST, MANAGE_MONITORING), its progress, the last runs."""
+    if request.method == "POST":
+        return _backfill_start(request)
     versions = selectors.model_versions()
     chosen = request.GET.get("model_version", "")
     if chosen not in versions:
         chosen = ""
+    window = BacktestWindowForm(request.GET)
+    first_period = last_period = None
+    if window.is_valid():
+        first_period = window.cleaned_data.get("first_period")
+        last_period = window.cleaned_data.get("last_period")
     reports = [
         {
             "result": report,
@@ -546,12 +629,23 @@ def backtest(request: HttpRequest) -> HttpResponse:
                     "row": row,
                     "observed_at": _log_position(row.default_rate),
                     "predicted_at": _log_position(row.mean_pd),
+                    "interval": _interval_bar(row.default_rate_low, row.default_rate_high),
                 }
                 for row in report.by_grade
             ],
         }
-        for report in selectors.backtest_reports(model_version=chosen or None)
+        for report in selectors.backtest_reports(
+            model_version=chosen or None, first_period=first_period, last_period=last_period
+        )
     ]
+    backfills = list(
+        BackfillRun.objects.select_related("requested_by").order_by("-created_at", "-id")[
+            :BACKFILLS_SHOWN
+        ]
+    )
+    for run in backfills:
+        run.duration = _run_duration(run)
+    active = next((run for run in backfills if run.status in backfill.PENDING), None)
     return render(
         request,
         "monitoring/backtest.html",
@@ -559,9 +653,28 @@ def backtest(request: HttpRequest) -> HttpResponse:
             "reports": reports,
             "versions": versions,
             "chosen": chosen,
+            "window": window,
+            "filtered": bool(first_period or last_period),
             "min_defaults": backtesting.MIN_DEFAULTS,
             "min_performing": backtesting.MIN_PERFORMING,
             "horizon_months": backtesting.HORIZON_MONTHS,
+            "max_backfill_months": backfill.MAX_PERIODS,
+            "latest_backfill_period": backfill.latest_period(),
             "rate_ticks": ["0.01%", "0.1%", "1%", "10%", "100%"],
+            "backfills": backfills,
+            "active_backfill": active,
+            "backfill_progress": backfill.backfill_progress(active) if active else None,
+            "can_manage": request.membership.allows(Permission.MANAGE_MONITORING),
         },
     )
+
+
+@tenant_view()
+def backfill_progress(request: HttpRequest, run_id: int) -> JsonResponse:
+    run = BackfillRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise Http404
+    progress = backfill.backfill_progress(run)
+    # static/js/import_progress.js moves the bar; it reads the import job's names for the counts.
+    progress.update(processed_rows=progress["done_periods"], total_rows=progress["total_periods"])
+    return JsonResponse(progress, headers={"Cache-Control": "no-store"})

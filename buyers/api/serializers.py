@@ -112,6 +112,15 @@ StatementInput = type(
         },
         "audited": serializers.BooleanField(required=False, default=False),
         "source": serializers.CharField(max_length=60, required=False, allow_blank=True),
+        "published_on": serializers.DateField(
+            required=False,
+            allow_null=True,
+            help_text=(
+                "The day the statement became known (published or received), on or after "
+                "period_end; as-of scoring uses it from that day. Empty: six months after "
+                "period_end, or the day it is recorded if earlier."
+            ),
+        ),
         "__module__": __name__,
         "__doc__": "A financial statement (its figures as `buyers.records` lists them).",
     },

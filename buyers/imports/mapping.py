@@ -256,6 +256,12 @@ IMPORT_FIELDS: dict[str, tuple[TargetField, ...]] = {
         ),
         TargetField("audited", gettext_lazy("Audited"), synonyms=("is audited",)),
         TargetField("source", gettext_lazy("Source"), synonyms=("data source",)),
+        TargetField(
+            "published_on",
+            gettext_lazy("Published on"),
+            synonyms=("publication date", "published", "filing date", "filed on", "date known"),
+            value_type=DATE,
+        ),
     ),
 }
 

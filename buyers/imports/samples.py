@@ -82,6 +82,7 @@ EXAMPLE_ROWS: dict[str, dict[str, Any]] = {
         "prior_period_revenue": Decimal("11000000.00"),
         "audited": "true",
         "source": "annual report",
+        "published_on": date(2026, 4, 30),
     },
 }
 

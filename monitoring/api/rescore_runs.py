@@ -48,6 +48,9 @@ RESCORE_RUN_EXAMPLE = {
     "scored": 2100,
     "total": 5000,
     "alerts_raised": 7,
+    "upgraded": 31,
+    "downgraded": 44,
+    "model_version": "cg-2026.2",
     "error": "",
     "requested_by": None,
     "created_at": "2026-12-07T09:15:02Z",
@@ -61,6 +64,8 @@ FINISHED_EXAMPLE = RESCORE_RUN_EXAMPLE | {
     "percent": 100,
     "scored": 5000,
     "alerts_raised": 19,
+    "upgraded": 83,
+    "downgraded": 102,
     "finished_at": "2026-12-07T09:17:41Z",
 }
 
@@ -75,6 +80,18 @@ class RescoreRunOutput(serializers.ModelSerializer):
     scored = serializers.SerializerMethodField(help_text="Buyers scored so far.")
     total = serializers.SerializerMethodField(help_text="Buyers of the tenant to score.")
     alerts_raised = serializers.IntegerField(help_text="Alerts the new scores raised.")
+    upgraded = serializers.IntegerField(
+        help_text="Buyers scored so far whose grade got better than their previous score's "
+        "(the latest of an earlier period)."
+    )
+    downgraded = serializers.IntegerField(
+        help_text="Buyers scored so far whose grade got worse than their previous score's."
+    )
+    model_version = serializers.CharField(
+        help_text="The model the run scores with: the tenant's official model (its active "
+        "scorecard, or the built-in one); empty until the first buyers are scored. "
+        "See /api/v1/models/."
+    )
     error = serializers.CharField(help_text="Why the run failed; empty otherwise.")
     requested_by = serializers.SerializerMethodField(
         help_text="The member who started it; null for API keys and the monthly run."
@@ -94,6 +111,9 @@ class RescoreRunOutput(serializers.ModelSerializer):
             "scored",
             "total",
             "alerts_raised",
+            "upgraded",
+            "downgraded",
+            "model_version",
             "error",
             "requested_by",
             "created_at",
@@ -155,7 +175,8 @@ def _runs() -> QuerySet[RescoreRun]:
                 "Started",
                 value=RESCORE_RUN_EXAMPLE
                 | {"status": "queued", "status_label": "Queued", "percent": 0, "scored": 0}
-                | {"total": 0, "alerts_raised": 0, "started_at": None},
+                | {"total": 0, "alerts_raised": 0, "started_at": None}
+                | {"upgraded": 0, "downgraded": 0, "model_version": ""},
                 response_only=True,
                 status_codes=["202"],
             ),

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import rescore_runs, views
+from ..modellab import api as models_api
+from . import backfills, calibrations, rescore_runs, views
 
 urlpatterns = [
     path("legal-events/", views.LegalEventListCreateView.as_view(), name="legal-event-list"),
@@ -18,6 +19,34 @@ urlpatterns = [
         rescore_runs.RescoreRunDetailView.as_view(),
         name="rescore-run-detail",
     ),
+    path("backfills/", backfills.BackfillListView.as_view(), name="backfill-list"),
+    path("backfills/<int:pk>/", backfills.BackfillDetailView.as_view(), name="backfill-detail"),
+    path("calibrations/", calibrations.CalibrationListView.as_view(), name="calibration-list"),
+    path(
+        "calibrations/<int:pk>/",
+        calibrations.CalibrationDetailView.as_view(),
+        name="calibration-detail",
+    ),
+    path(
+        "calibrations/<int:pk>/activate/",
+        calibrations.CalibrationActivateView.as_view(),
+        name="calibration-activate",
+    ),
+    path("models/", models_api.ModelListView.as_view(), name="model-list"),
+    path("models/<int:pk>/", models_api.ModelDetailView.as_view(), name="model-detail"),
+    path("models/<int:pk>/shadow/", models_api.ModelShadowView.as_view(), name="model-shadow"),
+    path(
+        "models/<int:pk>/request-promotion/",
+        models_api.ModelRequestPromotionView.as_view(),
+        name="model-request-promotion",
+    ),
+    path(
+        "models/<int:pk>/request-retirement/",
+        models_api.ModelRequestRetirementView.as_view(),
+        name="model-request-retirement",
+    ),
+    path("models/<int:pk>/approve/", models_api.ModelApproveView.as_view(), name="model-approve"),
+    path("models/<int:pk>/reject/", models_api.ModelRejectView.as_view(), name="model-reject"),
     path("alert-rules/", views.AlertRuleListView.as_view(), name="alert-rule-list"),
     path("alert-rules/<str:kind>/", views.AlertRuleDetailView.as_view(), name="alert-rule-detail"),
     path(

@@ -3,7 +3,7 @@
 selectors), and the SQL fragments used by the alerts and by re-scoring give the same figures
 for open, outstanding, exposure, overdue, aging, DSO, DBT and payment-plan status."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import count
@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from buyers import ledger, receivables
 from buyers.models import Instalment, Invoice, PaymentPlan
 from buyers.selectors import buyer_credit_file, buyers_with_exposure
+from creditguard.dates import today
 from creditguard.reference.models import FxRate
 from monitoring.alerts import rules as alert_rules
 from monitoring.rescoring import BROKEN_PLAN_WINDOW_DAYS, buyer_risk_frame
@@ -194,6 +195,32 @@ def _pure(invoice_rows, plan_rows) -> Expected:
     )
 
 
+def _as_known(invoice_rows, plan_rows, *, changed_on):
+    """The generated rows as they stood on AS_OF (`ledger.invoice_as_of`; plans agreed by then,
+    instalment payments dated after it undone): what the as-of risk inputs see."""
+    invoices_then = []
+    for row in invoice_rows:
+        then = ledger.invoice_as_of(
+            status=row.status, paid_amount=row.paid_amount, paid_date=row.paid_date,
+            issue_date=row.issue_date, changed_on=changed_on, as_of=AS_OF,
+        )  # fmt: skip
+        if then is not None:
+            invoices_then.append(
+                replace(row, status=then.status, paid_amount=then.paid_amount,
+                        paid_date=then.paid_date)
+            )  # fmt: skip
+    plans_then = [
+        (agreed, [
+            i if i.paid_date is None or i.paid_date <= AS_OF
+            else replace(i, paid_amount=Decimal(0), paid_date=None)
+            for i in rows
+        ])
+        for agreed, rows in plan_rows
+        if agreed <= AS_OF
+    ]  # fmt: skip
+    return invoices_then, plans_then
+
+
 def _sql(sql: str, params: dict) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -272,6 +299,7 @@ def _number(value):
 def test_every_path_gives_the_same_figures_for_every_rule(usd_tenant, ledger_rows):
     invoice_rows, plan_rows = ledger_rows
     expected = _pure(invoice_rows, plan_rows)
+    known = _pure(*_as_known(invoice_rows, plan_rows, changed_on=today()))
     with active(usd_tenant):
         buyer = _store(usd_tenant, invoice_rows, plan_rows)
 
@@ -302,17 +330,13 @@ def test_every_path_gives_the_same_figures_for_every_rule(usd_tenant, ledger_row
     assert receivables.dso(receivables=sql["exposure"], credit_sales=sql["sales"]) == expected.dso
     assert credit_file.days_beyond_terms == expected.dbt == sql["dbt"]
     # Re-scoring hands the scoring maths floats, made from the numeric figures after the sums.
-    assert _number(risk["days_beyond_terms"]) == (
-        None if expected.dbt is None else float(expected.dbt)
-    )
-    if expected.exposure:
-        assert risk["overdue_share"] == pytest.approx(float(expected.overdue / expected.exposure))
-        assert risk["over_90_share"] == pytest.approx(float(expected.over_90 / expected.exposure))
+    assert _number(risk["days_beyond_terms"]) == (None if known.dbt is None else float(known.dbt))
+    if known.exposure:
+        assert risk["overdue_share"] == pytest.approx(float(known.overdue / known.exposure))
+        assert risk["over_90_share"] == pytest.approx(float(known.over_90 / known.exposure))
     assert orm_statuses == file_statuses == sql["plan_statuses"] == expected.plan_statuses
     assert sql["broken_plan_alerts"] == expected.plan_statuses.count("broken")
     # No payment history and no broken plan: unknown (None), not 0 — missing is neutral.
     assert _number(risk["broken_plans_12m"]) == (
-        None
-        if expected.dbt is None and not expected.broken_plans_12m
-        else expected.broken_plans_12m
+        None if known.dbt is None and not known.broken_plans_12m else known.broken_plans_12m
     )

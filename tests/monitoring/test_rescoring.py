@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -120,6 +120,9 @@ def two_buyers(tenant_a):
         LegalEvent.objects.create(
             tenant=tenant_a, buyer=known, kind="other", event_date=date(2023, 1, 1)
         )
+        # Recorded before AS_OF: the write-off and the undated partial payment were known then
+        # (as-of scoring dates them by the invoice's last change, buyers.ledger).
+        Invoice.objects.filter(buyer=known).update(updated_at=datetime(2026, 11, 1, tzinfo=UTC))
     return known, blank
 
 
@@ -241,7 +244,8 @@ def test_rescore_now_replaces_the_periods_scores_and_is_audited(
     ]
     assert rescore_progress(run) | {"status_label": None} == {
         "status": "queued", "status_label": None, "scored": 0, "total": 0, "percent": 0,
-        "alerts_raised": 0, "done": False, "error": "",
+        "alerts_raised": 0, "upgraded": 0, "downgraded": 0, "model_version": "", "done": False,
+        "error": "",
     }  # fmt: skip
 
     with active(tenant_a):

@@ -40,8 +40,10 @@ from claims import services as claim_services
 from claims.models import Claim
 from creditguard.accounts.models import Membership
 from creditguard.api.models import IdempotencyRecord
+from creditguard.dates import today as local_today
 from creditguard.tenancy.models import TenantOwnedModel
 from monitoring import rules
+from monitoring.models import BackfillRun, ModelScore, PdCalibration, ScoringModel
 from policies.models import (
     Declaration,
     DeclarationAdjustment,
@@ -141,6 +143,10 @@ class Markers:
     write_off_reason: str
     recovered: str
     recovered_shown: str
+    scorecard: str
+    shadow_scorecard: str
+    promotion_note: str
+    backfill_error: str
 
     @classmethod
     def of(
@@ -200,6 +206,10 @@ class Markers:
             write_off_reason=f"tenant-{low}-write-off-reason",
             recovered=recovered,
             recovered_shown=recovered_shown,
+            scorecard=f"tenant-{low}-scorecard",
+            shadow_scorecard=f"tenant-{low}-shadow",
+            promotion_note=f"tenant-{low}-promotion-note",
+            backfill_error=f"tenant-{low}-backfill-error",
         )
 
     def texts(self) -> list[str]:
@@ -282,6 +292,11 @@ TENANT_LIST_PAGES = [
     pytest.param("monitoring:rescore", B.rescore_error, id="monitoring-rescore"),
     pytest.param("monitoring:webhooks", B.webhook_url, id="monitoring-webhooks"),
     pytest.param("monitoring:backtest", B.model_version, id="monitoring-backtest"),
+    # The back-fills of the score history, under the back-test.
+    pytest.param("monitoring:backtest", B.backfill_error, id="monitoring-backtest-backfills"),
+    # model lab: the tenant's scorecards, and the PD calibrations of its model versions
+    pytest.param("monitoring:models", B.scorecard, id="monitoring-models"),
+    pytest.param("monitoring:calibration", B.model_version, id="monitoring-calibration"),
     # insurance
     pytest.param("insurance:list", B.policy_number, id="insurance-list"),
     # A form with no tenant data but the tenant's name (tenant B's new policy:
@@ -322,6 +337,10 @@ TENANT_API_ENDPOINTS = [
     pytest.param("api:score-list", B.model_version, id="api-scores"),
     pytest.param("api:backtest-list", B.model_version, id="api-backtests"),
     pytest.param("api:rescore-run-list", B.rescore_error, id="api-rescore-runs"),
+    pytest.param("api:backfill-list", B.backfill_error, id="api-backfills"),
+    pytest.param("api:calibration-list", B.model_version, id="api-calibrations"),
+    pytest.param("api:model-list", B.scorecard, id="api-models"),
+    pytest.param("api:model-list", B.promotion_note, id="api-models-promotion"),
     # limits
     pytest.param("api:credit-policy-list", B.policy_notes, id="api-credit-policies"),
     pytest.param("api:credit-policy-current", B.policy_notes, id="api-credit-policy-current"),
@@ -462,6 +481,44 @@ TENANT_OBJECT_PAGES = [
     pytest.param(
         "get", "api:webhook-endpoint-deliveries", "webhook_endpoint", id="api-webhook-deliveries"
     ),
+    # monitoring: back-fills of the score history
+    pytest.param(
+        "get", "monitoring:backfill-progress", "backfill_run", id="monitoring-backfill-progress"
+    ),
+    pytest.param("get", "api:backfill-detail", "backfill_run", id="api-backfill-get"),
+    # monitoring: PD calibrations (tenant A's is an inactive version: activating would change it)
+    pytest.param(
+        "post", "monitoring:calibration-activate", "pd_calibration", id="monitoring-calibration-on"
+    ),
+    pytest.param("get", "api:calibration-detail", "pd_calibration", id="api-calibration-get"),
+    pytest.param("post", "api:calibration-activate", "pd_calibration", id="api-calibration-on"),
+    # model lab: pages. Each step on a model in the status that allows it (a trained model; one
+    # in shadow mode whose promotion waits for a second person), so that it would change
+    # tenant A's model if the outsider's request reached it.
+    pytest.param("get", "monitoring:model-detail", "scoring_model", id="monitoring-model"),
+    pytest.param("get", "monitoring:model-detail", "shadow_model", id="monitoring-model-in-shadow"),
+    pytest.param(
+        "get", "monitoring:model-progress", "scoring_model", id="monitoring-model-progress"
+    ),
+    pytest.param("post", "monitoring:model-shadow", "scoring_model", id="monitoring-model-shadow"),
+    pytest.param(
+        "post", "monitoring:model-request", "scoring_model", id="monitoring-model-request"
+    ),
+    pytest.param("post", "monitoring:model-approve", "shadow_model", id="monitoring-model-approve"),
+    pytest.param("post", "monitoring:model-reject", "shadow_model", id="monitoring-model-reject"),
+    pytest.param("post", "monitoring:model-retire", "scoring_model", id="monitoring-model-retire"),
+    # model lab: API
+    pytest.param("get", "api:model-detail", "scoring_model", id="api-model-get"),
+    pytest.param("post", "api:model-shadow", "scoring_model", id="api-model-shadow-start"),
+    pytest.param("delete", "api:model-shadow", "shadow_model", id="api-model-shadow-stop"),
+    pytest.param(
+        "post", "api:model-request-promotion", "scoring_model", id="api-model-request-promotion"
+    ),
+    pytest.param(
+        "post", "api:model-request-retirement", "scoring_model", id="api-model-request-retirement"
+    ),
+    pytest.param("post", "api:model-approve", "shadow_model", id="api-model-approve"),
+    pytest.param("post", "api:model-reject", "shadow_model", id="api-model-reject"),
     # insurance: policy pages
     pytest.param("get", "insurance:detail", "insurance_policy", id="insurance-detail"),
     pytest.param("get", "insurance:endorse", "insurance_policy", id="insurance-endorse-get"),
@@ -633,7 +690,14 @@ URL_ARGS: dict[str, Callable[[Any], list]] = {
 }
 # Credentials refused before the object is looked up, whatever object (A's or a missing one):
 # (url name, credential) → status. Limit decisions need a person, never an API key.
-REFUSED_BEFORE_LOOKUP = {("api:limit-request-decision", "api_key"): 403}
+# Promotion steps of the model lab too (four eyes).
+REFUSED_BEFORE_LOOKUP = {
+    ("api:limit-request-decision", "api_key"): 403,
+    ("api:model-request-promotion", "api_key"): 403,
+    ("api:model-request-retirement", "api_key"): 403,
+    ("api:model-approve", "api_key"): 403,
+    ("api:model-reject", "api_key"): 403,
+}
 
 
 @dataclass(frozen=True)
@@ -654,6 +718,8 @@ class Refs:
     claim_notification_pk: int
     # A member of the target tenant (a user: users are not tenant-owned, memberships are).
     member_pk: int
+    # A model version the target's scores name (model versions are names, chosen per tenant).
+    model_version: str
     own_buyer: str
     own_buyer_pk: int
     own_policy_pk: int
@@ -682,6 +748,7 @@ class Refs:
                 claim_invoice_pk=MISSING_PK,
                 claim_notification_pk=MISSING_PK,
                 member_pk=MISSING_PK,
+                model_version=MISSING_REFERENCE,
                 **own,
             )
         return cls(
@@ -695,6 +762,7 @@ class Refs:
             claim_invoice_pk=target["claim_invoice"].pk,
             claim_notification_pk=target["claim_notification"].pk,
             member_pk=target["membership"].user_id if "membership" in target else MISSING_PK,
+            model_version=target["score"].model_version,
             **own,
         )
 
@@ -788,6 +856,8 @@ NEW_POLICY = {"insurer": "Another Insurer", "number": "TCI-NEW", "currency": "EU
 YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
 # A new claim: its cause and date of loss (with the policy, buyer and invoices it is for).
 NEW_CLAIM = {"cause": "insolvency", "loss_date": YESTERDAY}
+# Months of a back-fill: past months, whatever today is (any day of a month names it).
+BACKFILL_WINDOW = {"first_period": "2025-01-01", "last_period": "2025-06-01"}
 
 # Requests that name objects by reference in their body or query: with tenant A's references,
 # tenant B must get exactly what references to nothing get, and tenant A's data must not change.
@@ -961,6 +1031,35 @@ TENANT_REFERENCE_WRITES = [
             "source": "Amtsgericht",
         },
         id="api-legal-event-create",
+    ),
+    # Calibrating another tenant's model version: tenant B has no scores of it.
+    reference_write(
+        "post",
+        "monitoring:calibration",
+        lambda ref: {"model_version": ref.model_version, "prior_strength": "50"},
+        id="monitoring-calibrate-model-version",
+    ),
+    reference_write(
+        "post",
+        "api:calibration-list",
+        lambda ref: {"model_version": ref.model_version},
+        same_answer=True,
+        id="api-calibrate-model-version",
+    ),
+    # The calibrations and back-tests of another tenant's model version: none.
+    reference_write(
+        "get",
+        "api:calibration-list",
+        lambda ref: {"model_version": ref.model_version},
+        same_answer=True,
+        id="api-calibrations-by-model-version",
+    ),
+    reference_write(
+        "get",
+        "api:backtest-list",
+        lambda ref: {"model_version": ref.model_version},
+        same_answer=True,
+        id="api-backtests-by-model-version",
     ),
     # limits
     reference_write(
@@ -1288,6 +1387,21 @@ TENANT_COLLECTION_WRITES = [
         lambda own: {**NEW_CLAIM, "notification": own.claim_notification_pk},
         id="api-claim-create-from-notification",
     ),
+    # Model lab: tenant B scores its history, trains a scorecard (on `credit_file`'s old
+    # statement) and calibrates its model version's PDs.
+    pytest.param("post", "monitoring:backtest", BACKFILL_WINDOW, id="monitoring-backfill-start"),
+    pytest.param("post", "api:backfill-list", BACKFILL_WINDOW, id="api-backfill-start"),
+    pytest.param("post", "monitoring:models", {}, id="monitoring-model-train"),
+    pytest.param("post", "api:model-list", {}, id="api-model-train"),
+    pytest.param(
+        "post",
+        "monitoring:calibration",
+        {"model_version": B.model_version, "prior_strength": "50"},
+        id="monitoring-calibrate",
+    ),
+    pytest.param(
+        "post", "api:calibration-list", {"model_version": B.model_version}, id="api-calibrate"
+    ),
 ]
 
 # No tenant data: public pages, global reference data, or covered elsewhere (tenant switching:
@@ -1394,6 +1508,11 @@ POST_DATA: dict[str, Any] = {
     "monitoring:webhook-set-active": {"is_active": "false"},
     "api:alert-resolve": {"note": "Paid"},
     "api:webhook-endpoint-detail": {"is_active": False},
+    "monitoring:model-request": {"note": "Asked by the outsider"},
+    "monitoring:model-reject": {"reason": "Turned down by the outsider"},
+    "api:model-request-promotion": {"note": "Asked by the outsider"},
+    "api:model-request-retirement": {"note": "Asked by the outsider"},
+    "api:model-reject": {"reason": "Turned down by the outsider"},
     # insurance: pages
     "insurance:endorse": {
         **POLICY_TERMS_FORM,
@@ -1527,11 +1646,93 @@ def credit_file(tenant, m: Markers, *, user) -> dict:
             tenant=tenant, user=user, message=m.notification, link="/limits/queue/"
         ),
         "report": archived_report(tenant, buyer=buyer),
+        **model_lab_file(tenant, m, user=user, buyer=buyer),
         **insurance_file(
             tenant, m, user=user, buyer=buyer, invoice=invoice, payment_plan=payment_plan
         ),
     }
     return {**objects, **claims_file(tenant, m, user=user, policy=objects["insurance_policy"])}
+
+
+def model_lab_file(tenant, m: Markers, *, user, buyer) -> dict:
+    """The tenant's model lab: a failed back-fill of its score history, a trained scorecard,
+    one in shadow mode (with a shadow score of `buyer`) whose promotion `user` asked for, an
+    inactive PD calibration of the scores' model version, a statement published years ago
+    (history enough to train on) and a back-filled score of 2024 (a known 12-month outcome to
+    calibrate on)."""
+    FinancialStatementFactory(
+        buyer=buyer, period_end=date(2019, 12, 31), published_on=date(2020, 4, 30)
+    )
+    BuyerScoreFactory(
+        buyer=buyer,
+        model_version=m.model_version,
+        period=date(2024, 1, 1),
+        as_of=date(2024, 1, 1),
+        trigger="backfill",
+    )
+    windows = {
+        "train_from": date(2021, 1, 1),
+        "train_to": date(2024, 12, 1),
+        "test_from": date(2025, 1, 1),
+        "test_to": date(2025, 12, 1),
+    }
+    spec = {"format": 1, "base_score": 50.0, "features": [], "pd_by_grade": {}}
+    shadow_model = ScoringModel.objects.create(
+        tenant=tenant,
+        version=m.shadow_scorecard,
+        status=ScoringModel.Status.SHADOW,
+        spec=spec,
+        trained_by=user,
+        trained_at=timezone.now(),
+        promotion_requested_by=user,
+        promotion_requested_at=timezone.now(),
+        promotion_note=m.promotion_note,
+        **windows,
+    )
+    return {
+        "backfill_run": BackfillRun.objects.create(
+            tenant=tenant,
+            first_period=date(2025, 1, 1),
+            last_period=date(2025, 6, 1),
+            model_version=m.model_version,
+            status=BackfillRun.Status.FAILED,
+            total_periods=6,
+            done_periods=2,
+            error=m.backfill_error,
+            requested_by=user,
+        ),
+        "scoring_model": ScoringModel.objects.create(
+            tenant=tenant,
+            version=m.scorecard,
+            status=ScoringModel.Status.TRAINED,
+            spec=spec,
+            trained_by=user,
+            trained_at=timezone.now(),
+            **windows,
+        ),
+        "shadow_model": shadow_model,
+        "model_score": ModelScore.objects.create(
+            tenant=tenant,
+            model=shadow_model,
+            buyer=buyer,
+            period=date(2026, 10, 1),
+            as_of=date(2026, 10, 1),
+            score=Decimal("55.00"),
+            grade=5,
+            probability_of_default=Decimal("0.01000"),
+        ),
+        "pd_calibration": PdCalibration.objects.create(
+            tenant=tenant,
+            model_version=m.model_version,
+            version=1,
+            active=False,
+            pd_by_grade={str(grade): "0.01000" for grade in range(1, 11)},
+            prior_strength=Decimal("50"),
+            window_from=date(2025, 1, 1),
+            window_to=date(2025, 1, 1),
+            created_by=user,
+        ),
+    }
 
 
 def archived_report(tenant, *, buyer) -> Report:
@@ -2211,6 +2412,19 @@ PREFILLED_FORMS = [
         lambda ref: {"policy": ref.policy_pk},
         id="claims-list-by-policy",
     ),
+    # The back-test and the calibration page of another tenant's model version.
+    pytest.param(
+        "monitoring:backtest",
+        lambda own: [],
+        lambda ref: {"model_version": ref.model_version},
+        id="monitoring-backtest-by-model-version",
+    ),
+    pytest.param(
+        "monitoring:calibration",
+        lambda own: [],
+        lambda ref: {"model_version": ref.model_version},
+        id="monitoring-calibration-by-model-version",
+    ),
 ]
 
 
@@ -2225,10 +2439,11 @@ def test_a_form_prefilled_with_another_tenants_object_looks_like_a_missing_one(
     missing = client.get(url, query(Refs.to(None, sender=tenant_b_objects)))
 
     assert other_tenants.status_code == missing.status_code
-    assert page_text_without_its_url_and_csrf_token(
-        other_tenants
-    ) == page_text_without_its_url_and_csrf_token(missing)
-    assert [marker for marker in TENANT_A_MARKERS if marker in response_text(other_tenants)] == []
+    other_tenants_text = page_text_without_its_url_and_csrf_token(other_tenants)
+    assert other_tenants_text == page_text_without_its_url_and_csrf_token(missing)
+    # (Without the URL: pages repeat it, with the query the outsider sent, e.g. in the language
+    # switch's "next"; a model version is a name.)
+    assert [marker for marker in TENANT_A_MARKERS if marker in other_tenants_text] == []
 
 
 # --- Writes that name objects by reference ---------------------------------------------------
@@ -2237,7 +2452,7 @@ def test_a_form_prefilled_with_another_tenants_object_looks_like_a_missing_one(
 def normalised(response, refs: Refs, missing: Refs) -> str:
     """The answer's text with the references sent replaced by those of the missing objects."""
     text = page_text_without_its_url_and_csrf_token(response)
-    for name in ("buyer", "invoice", "payment_plan"):
+    for name in ("buyer", "invoice", "payment_plan", "model_version"):
         text = text.replace(getattr(refs, name), getattr(missing, name))
     return text
 
@@ -2339,6 +2554,76 @@ def test_tenant_b_writing_its_own_settings_changes_nothing_of_tenant_a(
     )
 
     assert was_accepted(response), response_text(response)
+    assert [marker for marker in TENANT_A_MARKERS if marker in response_text(response)] == []
+    assert tenant_state(tenant_a) == before
+
+
+# The model lab's starts: (url name, data, the model of the row each creates).
+MODEL_LAB_STARTS = [
+    pytest.param("monitoring:backtest", BACKFILL_WINDOW, BackfillRun, id="monitoring-backfill"),
+    pytest.param("api:backfill-list", BACKFILL_WINDOW, BackfillRun, id="api-backfill"),
+    pytest.param("monitoring:models", {}, ScoringModel, id="monitoring-model-train"),
+    pytest.param("api:model-list", {}, ScoringModel, id="api-model-train"),
+    pytest.param(
+        "monitoring:calibration",
+        {"model_version": B.model_version, "prior_strength": "50"},
+        PdCalibration,
+        id="monitoring-calibrate",
+    ),
+    pytest.param(
+        "api:calibration-list",
+        {"model_version": B.model_version},
+        PdCalibration,
+        id="api-calibrate",
+    ),
+]
+
+
+@pytest.mark.parametrize(("url_name", "data", "model"), MODEL_LAB_STARTS)
+def test_a_model_lab_start_of_tenant_b_is_its_own_whatever_tenant_a_has_going(
+    client,
+    tenant_a,
+    tenant_b,
+    outsider,
+    tenant_a_objects,
+    tenant_b_data,
+    url_name,
+    data,
+    model,
+):
+    """Tenant A has a back-fill queued (one at a time per tenant) and this month's first
+    scorecard training: tenant B's start is a new row of B's own, numbered in B alone, and its
+    answer names nothing of tenant A's."""
+    version = f"sc-{local_today():%Y.%m}-1"
+    with active(tenant_a):
+        BackfillRun.objects.filter(pk=tenant_a_objects["backfill_run"].pk).update(
+            status=BackfillRun.Status.QUEUED, error=""
+        )
+        ScoringModel.objects.create(
+            tenant=tenant_a,
+            version=version,
+            status=ScoringModel.Status.TRAINING,
+            train_from=date(2021, 1, 1),
+            train_to=date(2024, 12, 1),
+            test_from=date(2025, 1, 1),
+            test_to=date(2025, 12, 1),
+        )
+    before = tenant_state(tenant_a)
+    with active(tenant_b):
+        existing = set(model.objects.values_list("pk", flat=True))
+    credential = "api_key" if is_api(url_name) else "session"
+
+    response = send(
+        client, outsider, tenant_b_data[1], credential, "post", url_name, reverse(url_name), data
+    )
+
+    assert response.status_code in (201, 202, 302), response_text(response)
+    with active(tenant_b):
+        created = list(model.objects.exclude(pk__in=existing))
+    assert [row.tenant_id for row in created] == [tenant_b.pk]
+    if model is ScoringModel:
+        assert created[0].version == version
+    assert [marker for marker in TENANT_A_MARKERS if marker in response_text(response)] == []
     assert tenant_state(tenant_a) == before
 
 

@@ -1,10 +1,15 @@
-"""Idempotent demo data: two tenants, one user per role, one user in both tenants.
+"""Idempotent demo data: three tenants, one user per role, one user in all of them.
+
+acme and huadong have two years of invoices and monthly scores; nordwind has six years of
+simulated history for the model lab (`monitoring.modellab.demo`): a back-filled score history,
+a trained scorecard in shadow mode and a promotion waiting for a second person.
 
 Each capability adds its part through `seed_demo_<app>` functions called from here, so that
 `make run` shows every feature with realistic numbers. Running it twice changes nothing.
 """
 
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -20,20 +25,23 @@ from creditguard.accounts.models import Membership
 from creditguard.accounts.roles import Role
 from creditguard.tenancy.context import tenant_context
 from creditguard.tenancy.models import Tenant
-from monitoring.demo import refresh_demo_alerts, seed_demo_monitoring
+from monitoring.demo import refresh_demo_alerts, seed_demo_calibration, seed_demo_monitoring
+from monitoring.modellab.demo import HISTORY_BUYERS, seed_demo_history, seed_demo_model_lab
 from policies.demo import seed_demo_policies
 from portfolio.demo import seed_demo_portfolio_history
 from portfolio.reports.demo import seed_demo_reports
 
 DEMO_PASSWORD = "creditguard-demo"
 
-DEMO_TENANTS = [
+DEMO_TENANTS: list[dict[str, Any]] = [
     {"slug": "acme", "name": "Acme Industrial Supplies GmbH", "base_currency": "EUR"},
     {
         "slug": "huadong",
         "name": "华东精密机械有限公司 Huadong Precision Machinery",
         "base_currency": "CNY",
     },
+    # Six years of simulated history: enough defaults to train a scorecard in the model lab.
+    {"slug": "nordwind", "name": "Nordwind Handel GmbH", "base_currency": "EUR", "history": True},
 ]
 
 # (email, full name, {tenant slug: (role, approval authority)})
@@ -51,12 +59,33 @@ DEMO_USERS = [
     ),
     ("analyst@huadong.example", "刘洋 Liu Yang", {"huadong": (Role.ANALYST, "0")}),
     ("viewer@huadong.example", "赵敏 Zhao Min", {"huadong": (Role.VIEWER, "0")}),
+    ("admin@nordwind.example", "Jens Petersen", {"nordwind": (Role.ADMIN, "3000000")}),
+    (
+        "credit.manager@nordwind.example",
+        "Maren Albers",
+        {"nordwind": (Role.CREDIT_MANAGER, "750000")},
+    ),
+    # The second person of the model lab's four eyes: approves the pending promotion.
+    (
+        "risk.analyst@nordwind.example",
+        "Tobias Krüger",
+        {"nordwind": (Role.CREDIT_MANAGER, "750000")},
+    ),
+    ("analyst@nordwind.example", "Ole Jensen", {"nordwind": (Role.ANALYST, "0")}),
+    ("viewer@nordwind.example", "Frieda Hansen", {"nordwind": (Role.VIEWER, "0")}),
     (
         "cfo@group.example",
         "Helena Marsh",
-        {"acme": (Role.ADMIN, "10000000"), "huadong": (Role.CREDIT_MANAGER, "20000000")},
+        {
+            "acme": (Role.ADMIN, "10000000"),
+            "huadong": (Role.CREDIT_MANAGER, "20000000"),
+            "nordwind": (Role.ADMIN, "10000000"),
+        },
     ),
 ]
+# nordwind's model lab: who trained the scorecard, who asked for its promotion.
+MODEL_TRAINER = "credit.manager@nordwind.example"
+MODEL_REQUESTER = "credit.manager@nordwind.example"
 
 
 class Command(BaseCommand):
@@ -64,18 +93,45 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--buyers", type=int, default=320, help="buyers per tenant")
+        parser.add_argument(
+            "--history-buyers",
+            type=int,
+            default=HISTORY_BUYERS,
+            help="buyers of the tenant with six years of history (nordwind)",
+        )
 
-    def handle(self, *args, buyers: int, **options) -> None:
+    def handle(self, *args, buyers: int, history_buyers: int, **options) -> None:
         tenants = {spec["slug"]: self._tenant(spec) for spec in DEMO_TENANTS}
         self._users(tenants)
         call_command("import_fx_rates", demo=True, stdout=self.stdout)
         as_of = timezone.localdate()
+        with_history = {spec["slug"] for spec in DEMO_TENANTS if spec.get("history")}
         for tenant in tenants.values():
-            if seed_demo_buyers(tenant=tenant, buyer_count=buyers, as_of=as_of):
-                self.stdout.write(f"  {tenant.name}: demo buyer portfolio created")
-            first_seed = seed_demo_monitoring(tenant=tenant, as_of=as_of)
-            if first_seed:
-                self.stdout.write(f"  {tenant.name}: two years of monthly scores and alerts")
+            if tenant.slug in with_history:
+                first_seed = seed_demo_history(
+                    tenant=tenant, as_of=as_of, buyer_count=history_buyers
+                )
+                if first_seed:
+                    self.stdout.write(f"  {tenant.name}: six years of simulated history loaded")
+                for step in seed_demo_model_lab(
+                    tenant=tenant,
+                    as_of=as_of,
+                    trainer_email=MODEL_TRAINER,
+                    requester_email=MODEL_REQUESTER,
+                ):
+                    self.stdout.write(f"  {tenant.name}: {step}")
+            else:
+                if seed_demo_buyers(tenant=tenant, buyer_count=buyers, as_of=as_of):
+                    self.stdout.write(f"  {tenant.name}: demo buyer portfolio created")
+                first_seed = seed_demo_monitoring(tenant=tenant, as_of=as_of)
+                if first_seed:
+                    self.stdout.write(f"  {tenant.name}: two years of monthly scores and alerts")
+            calibration = seed_demo_calibration(tenant=tenant)
+            if calibration is not None:
+                self.stdout.write(
+                    f"  {tenant.name}: PDs of {calibration.model_version} calibrated on "
+                    f"{calibration.defaults} defaults"
+                )
             # A tenant loaded after others: without fresh statistics the planner takes its
             # invoices for one row and the policy seeding below nests loops over all of them.
             analyze_tables(ANALYZABLE_AFTER_SEED)
@@ -107,7 +163,7 @@ class Command(BaseCommand):
             where = ", ".join(f"{slug}: {role.label}" for slug, (role, _a) in roles.items())
             self.stdout.write(f"  {email:34} {where}")
 
-    def _tenant(self, spec: dict) -> Tenant:
+    def _tenant(self, spec: dict[str, Any]) -> Tenant:
         tenant, _created = Tenant.objects.get_or_create(
             slug=spec["slug"],
             defaults={"name": spec["name"], "base_currency": spec["base_currency"]},
