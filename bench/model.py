@@ -5,7 +5,7 @@
 
 1. Creates a scratch database (`bench_model_<pid>`, migrated like a test database, dropped at
    the end; `--keep` keeps it) and one tenant, and loads with COPY, as the owner role, a
-   portfolio simulated by `bench/model_sim.py`: a latent health per buyer (AR(1) with a common
+   portfolio simulated by `monitoring/modellab/simulation.py`: a latent health per buyer (AR(1) with a common
    business cycle), annual statements with every Altman input and the optional figures
    (published 3–6 months after the year-end), monthly invoices whose lateness grows as health
    falls, legal events, and defaults drawn from a hazard that rises as health falls

@@ -23,8 +23,10 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+
+from django.db.models import DateTimeField, ExpressionWrapper, F
 
 import creditguard.queue
 from buyers.bulk import bulk_upsert
@@ -35,7 +37,15 @@ from creditguard.tenancy.context import tenant_context
 from creditguard.tenancy.models import Tenant
 
 from .. import backfill
-from ..models import BackfillRun, BuyerScore, CountryRisk, RescoreRun, ScoringModel, SectorRisk
+from ..models import (
+    BackfillRun,
+    BuyerScore,
+    CountryRisk,
+    LegalEvent,
+    RescoreRun,
+    ScoringModel,
+    SectorRisk,
+)
 from ..rescoring import period_of, rescore_run_execute
 from ..services import legal_event_record
 from . import lifecycle, simulation, training
@@ -175,6 +185,13 @@ def seed_demo_history(*, tenant: Tenant, as_of: date, buyer_count: int = HISTORY
                     source=source,
                     description=description,
                 )
+            # Recorded when they happened, as a running monitoring would have: the legal-event
+            # alert rule warns of events learned of recently, and these are years old.
+            LegalEvent.objects.update(
+                created_at=ExpressionWrapper(
+                    F("event_date") + timedelta(hours=12), output_field=DateTimeField()
+                )
+            )
         with tenant_context(tenant):
             _disputes_and_plans(
                 rng, tenant=tenant, profiles=_profiles(portfolio, references), as_of=as_of
