@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from django.db.models import F
 
 from buyers.models import Buyer
+from creditguard.accounts.models import Membership
+from creditguard.accounts.roles import Role
 from creditguard.tenancy.context import tenant_context
 from creditguard.tenancy.models import Tenant
 
@@ -116,7 +118,18 @@ def seed_demo_calibration(*, tenant: Tenant) -> PdCalibration | None:
     with tenant_context(tenant):
         if PdCalibration.objects.filter(model_version=scoring.MODEL_VERSION).exists():
             return None
+        # Recalibrated by the tenant's first credit manager, as a person would.
+        manager = (
+            Membership.objects.filter(role=Role.CREDIT_MANAGER)
+            .select_related("user")
+            .order_by("pk")
+            .first()
+        )
         try:
-            return calibrate(tenant=tenant, actor=None, model_version=scoring.MODEL_VERSION)
+            return calibrate(
+                tenant=tenant,
+                actor=manager.user if manager else None,
+                model_version=scoring.MODEL_VERSION,
+            )
         except ValidationError:
             return None

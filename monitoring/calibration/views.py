@@ -47,7 +47,7 @@ class CalibrationForm(BacktestWindowForm):
         min_value=MIN_PRIOR_STRENGTH,
         max_value=MAX_PRIOR_STRENGTH,
         decimal_places=2,
-        initial=Decimal(str(DEFAULT_PRIOR_STRENGTH)).normalize(),
+        initial=Decimal(f"{DEFAULT_PRIOR_STRENGTH:g}"),
     )
 
 
@@ -135,7 +135,7 @@ def calibration_page(request: TenantHttpRequest) -> HttpResponse:
             "prior": sorted(prior_pd_table(chosen).items()) if chosen else [],
             "form": form,
             "can_manage": can_manage,
-            "default_prior_strength": Decimal(str(DEFAULT_PRIOR_STRENGTH)).normalize(),
+            "default_prior_strength": Decimal(f"{DEFAULT_PRIOR_STRENGTH:g}"),
             "rate_ticks": ["0.01%", "0.1%", "1%", "10%", "100%"],
         },
     )

@@ -288,10 +288,11 @@ def scorecard_features(spec: Mapping[str, Any]) -> list[dict[str, Any]]:
                     ),
                 }
             )
+        label = feature.get("label") or feature.get("name")
         shown.append(
             {
                 "name": feature.get("name"),
-                "label": _(feature.get("label") or feature.get("name") or ""),
+                "label": _(label) if label else "",
                 "description": _(feature["description"]) if feature.get("description") else "",
                 "iv": _decimal(feature.get("iv")),
                 "bins": bins,
