@@ -33,8 +33,7 @@ from __future__ import annotations
 import bisect
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -51,6 +50,7 @@ from django.utils.translation import gettext as _
 from buyers import ledger
 from creditguard.audit.services import audit_record
 from creditguard.dates import today
+from creditguard.locks import job_lock, job_lock_held
 from creditguard.queue import enqueue_on_commit
 from creditguard.reference.selectors import fx_rates_on
 from creditguard.tenancy.context import tenant_context
@@ -190,33 +190,6 @@ def backfill_window(
     return window
 
 
-@contextmanager
-def _run_lock(run_id: int) -> Iterator[bool]:
-    """A session-level advisory lock on the run; yields False when another session holds it."""
-    key = (_LOCK_NAMESPACE, run_id & 0x7FFFFFFF)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
-        locked = cursor.fetchone()[0]
-    try:
-        yield locked
-    finally:
-        if locked and connection.connection is not None:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
-
-
-def _run_is_held(run_id: int) -> bool:
-    """Whether some session holds the run's lock (`_run_lock`), i.e. is working on it."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
-            "AND classid = %s AND objid = %s AND objsubid = 2 AND granted)",
-            [_LOCK_NAMESPACE, run_id & 0x7FFFFFFF],
-        )
-        held: bool = cursor.fetchone()[0]
-        return held
-
-
 def _enqueue(run: BackfillRun) -> None:
     enqueue_on_commit(TASK, run.pk, tenant_id=run.tenant_id)
 
@@ -247,7 +220,9 @@ def backfill_start(
         )
     pending = pending_backfill()
     if pending is not None:
-        if pending.status == BackfillRun.Status.RUNNING and not _run_is_held(pending.pk):
+        if pending.status == BackfillRun.Status.RUNNING and not job_lock_held(
+            _LOCK_NAMESPACE, pending.pk
+        ):
             _enqueue(pending)  # its worker died: resume it rather than wait for redelivery
         return pending
     window = backfill_window(tenant=tenant, first_period=first_period, last_period=last_period)
@@ -415,7 +390,7 @@ def backfill_execute(
     """
     tenant = Tenant.objects.get(pk=tenant_id, is_active=True)
     deadline = None if time_budget is None else time.monotonic() + time_budget.total_seconds()
-    with _run_lock(run_id) as locked:
+    with job_lock(_LOCK_NAMESPACE, run_id) as locked:
         if not locked:
             logger.info("back-fill %s is being worked on elsewhere", run_id)
             return False

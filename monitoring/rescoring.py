@@ -54,6 +54,7 @@ from buyers import ledger
 from buyers.receivables import AGING_BUCKETS, PAYMENT_PLAN_GRACE_DAYS
 from creditguard.audit.services import audit_record
 from creditguard.dates import today
+from creditguard.locks import job_lock, job_lock_held
 from creditguard.queue import enqueue_on_commit
 from creditguard.reference.selectors import fx_rates_on
 from creditguard.tenancy.context import tenant_context
@@ -572,33 +573,6 @@ class RunNotRunning(Exception):
     """The run's status changed under us (another worker finished or failed it)."""
 
 
-@contextmanager
-def _run_lock(run_id: int) -> Iterator[bool]:
-    """A session-level advisory lock on the run; yields False when another session holds it."""
-    key = (_RUN_LOCK_NAMESPACE, run_id & 0x7FFFFFFF)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
-        locked = cursor.fetchone()[0]
-    try:
-        yield locked
-    finally:
-        if locked and connection.connection is not None:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
-
-
-def _run_is_held(run_id: int) -> bool:
-    """Whether some session holds the run's lock (`_run_lock`), i.e. is working on it."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
-            "AND classid = %s AND objid = %s AND objsubid = 2 AND granted)",
-            [_RUN_LOCK_NAMESPACE, run_id & 0x7FFFFFFF],
-        )
-        held: bool = cursor.fetchone()[0]
-        return held
-
-
 def _claim(tenant: Tenant, run_id: int) -> RescoreRun | None:
     """Compare-and-set queued/running/failed → running, with fresh totals (a rerun resumes)."""
     with tenant_context(tenant):
@@ -702,7 +676,7 @@ def rescore_run_execute(
     """
     tenant = Tenant.objects.get(pk=tenant_id, is_active=True)
     as_of = as_of or today()
-    with _run_lock(run_id) as locked:
+    with job_lock(_RUN_LOCK_NAMESPACE, run_id) as locked:
         if not locked:
             logger.info("rescore run %s is being worked on elsewhere", run_id)
             return False
@@ -799,7 +773,9 @@ def rescore_now(*, tenant: Tenant, actor: Actor) -> RescoreRun:
         .first()
     )
     if pending is not None:
-        if pending.status == RescoreRun.Status.RUNNING and not _run_is_held(pending.pk):
+        if pending.status == RescoreRun.Status.RUNNING and not job_lock_held(
+            _RUN_LOCK_NAMESPACE, pending.pk
+        ):
             _enqueue_run(pending)  # its worker died: resume it rather than wait for redelivery
         return pending
     run = RescoreRun.objects.create(

@@ -79,8 +79,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -99,6 +98,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from creditguard.audit.services import audit_record
 from creditguard.dates import is_supported, today
+from creditguard.locks import job_lock
 from creditguard.queue import enqueue_on_commit
 from creditguard.tenancy.context import current_tenant, tenant_context
 from creditguard.tenancy.models import Tenant
@@ -611,20 +611,6 @@ def training_start(
 # --- Running ---------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _model_lock(model_id: int) -> Iterator[bool]:
-    """A session-level advisory lock on the model; yields False when another session holds it."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE + 1, model_id])
-        locked = bool(cursor.fetchone()[0])
-    try:
-        yield locked
-    finally:
-        if locked:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE + 1, model_id])
-
-
 @dataclass
 class _Observations:
     """The labelled buyer-months of one window, in collection order."""
@@ -764,7 +750,7 @@ def training_execute(model_id: int, *, tenant_id: int | None = None) -> bool:
     tenant = (
         Tenant.objects.get(pk=tenant_id, is_active=True) if tenant_id is not None else None
     ) or current_tenant()
-    with _model_lock(model_id) as locked:
+    with job_lock(_LOCK_NAMESPACE + 1, model_id) as locked:
         if not locked:
             logger.info("scoring model %s is being trained elsewhere", model_id)
             return False

@@ -10,6 +10,7 @@ from django.db import connection
 
 from buyers.models import FinancialStatement
 from creditguard.audit.models import AuditEvent
+from creditguard.locks import job_lock_held
 from monitoring import backfill, rescoring
 from monitoring.backfill import (
     backfill_execute,
@@ -324,7 +325,7 @@ def test_a_run_held_by_another_worker_is_left_alone(tenant_a, history):
             )
         assert backfill_execute(run.pk, tenant_id=tenant_a.pk) is False
         with active(tenant_a):
-            assert backfill._run_is_held(run.pk)
+            assert job_lock_held(backfill._LOCK_NAMESPACE, run.pk)
     finally:
         other.close()
 

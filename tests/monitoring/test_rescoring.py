@@ -18,6 +18,7 @@ from django.db import connection, connections
 from buyers import receivables
 from buyers.models import Buyer, Dispute, Instalment, Invoice, PaymentPlan
 from creditguard.audit.models import AuditEvent
+from creditguard.locks import job_lock
 from creditguard.reference.models import FxRate
 from creditguard.tenancy.context import tenant_context
 from monitoring import rescoring
@@ -275,7 +276,7 @@ def test_rescore_now_resumes_a_running_run_whose_worker_died(
             assert rescore_now(tenant=tenant_a, actor=owner) == orphan
         assert [task.args for task in sent_tasks] == [(orphan.pk,)]
         with (
-            rescoring._run_lock(orphan.pk) as locked,
+            job_lock(rescoring._RUN_LOCK_NAMESPACE, orphan.pk) as locked,
             django_capture_on_commit_callbacks(execute=True),
         ):
             assert locked
