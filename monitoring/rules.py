@@ -12,6 +12,8 @@ grade_downgrade        the period's grade is >= ``min_steps`` (2)    medium; hig
                        score, or enters ``high_risk_grade`` (8)+     ``high_risk_grade``+
 score_drop             the score fell >= ``min_points`` (15) since   medium; high from
                        the previous score                            ``high_points`` (30)
+                       (both compare scores of the same model version: a change of the
+                       official model moves grades without any news about the buyer)
 overdue                >= ``min_amount`` (1,000) is more than        low / medium / high for
                        ``days`` (31, 61, 91) past due; one alert     the 1st / 2nd / 3rd bucket
                        for the highest bucket reached                (critical from a 4th)

@@ -302,6 +302,8 @@ def _grade_and_score(ctx: _Context) -> list[Candidate]:
         JOIN LATERAL (
             SELECT p.period, p.grade, p.score FROM monitoring_buyerscore p
             WHERE p.tenant_id = s.tenant_id AND p.buyer_id = s.buyer_id AND p.period < s.period
+              -- A new official model grades on its own scale: moving to it is not a risk event.
+              AND p.model_version = s.model_version
             ORDER BY p.period DESC LIMIT 1
         ) previous ON true
         WHERE s.tenant_id = %(tenant)s AND s.period = %(period)s AND s.buyer_id = ANY(%(buyers)s)

@@ -116,6 +116,33 @@ def test_a_one_grade_downgrade_or_a_first_score_raises_nothing(tenant_a, buyer):
         assert evaluate(tenant_a, buyer, newcomer) == 0
 
 
+def test_a_new_official_model_moving_grades_raises_nothing_until_it_scores_twice(tenant_a, buyer):
+    with active(tenant_a):
+        BuyerScoreFactory(
+            buyer=buyer,
+            period=PREVIOUS_PERIOD,
+            grade=3,
+            score=Decimal("72"),
+            model_version="cg-2026.2",
+        )
+        BuyerScoreFactory(
+            buyer=buyer, period=PERIOD, grade=7, score=Decimal("40"), model_version="sc-2026.12-1"
+        )
+
+        assert evaluate(tenant_a, buyer) == 0
+
+        # The same model's previous score is what a downgrade is measured against.
+        BuyerScoreFactory(
+            buyer=buyer,
+            period=(PREVIOUS_PERIOD - timedelta(days=1)).replace(day=1),
+            grade=4,
+            score=Decimal("66"),
+            model_version="sc-2026.12-1",
+        )
+        assert evaluate(tenant_a, buyer) == 2  # 4 → 7 and 66 → 40
+        assert {alert.evidence["previous_grade"] for alert in Alert.objects.all()} == {4}
+
+
 @pytest.mark.parametrize(
     ("previous", "current", "severity"),
     [("72.00", "55.00", "medium"), ("80.00", "45.00", "high"), ("72.00", "60.00", None)],

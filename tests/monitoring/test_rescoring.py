@@ -21,7 +21,7 @@ from creditguard.audit.models import AuditEvent
 from creditguard.locks import job_lock
 from creditguard.reference.models import FxRate
 from creditguard.tenancy.context import tenant_context
-from monitoring import rescoring
+from monitoring import rescoring, scoring
 from monitoring.events import buyer_risk_changed
 from monitoring.models import Alert, BuyerScore, LegalEvent, RescoreRun
 from monitoring.rescoring import (
@@ -519,10 +519,10 @@ def test_a_run_whose_worker_is_killed_resumes_without_duplicate_scores_or_alerts
                   nace_code="46.69", nace_section="G", currency="EUR")
             for n in range(KILL_TEST_BUYERS)
         )  # fmt: skip
-        # Last month every buyer was grade 1: this month's grades are downgrades, so each chunk
-        # raises alerts too.
+        # Last month every buyer was grade 1 (by the same model): this month's grades are
+        # downgrades, so each chunk raises alerts too.
         BuyerScore.objects.bulk_create(
-            BuyerScore(tenant=tenant, buyer=buyer, period=previous, model_version="old", score=Decimal(95),
+            BuyerScore(tenant=tenant, buyer=buyer, period=previous, model_version=scoring.MODEL_VERSION, score=Decimal(95),
                        grade=1, probability_of_default=Decimal("0.0005"))
             for buyer in buyers
         )  # fmt: skip
