@@ -51,6 +51,7 @@ from buyers import ledger
 from creditguard.audit.services import audit_record
 from creditguard.dates import today
 from creditguard.locks import job_lock, job_lock_held
+from creditguard.progress import percent_done
 from creditguard.queue import enqueue_on_commit
 from creditguard.reference.selectors import fx_rates_on
 from creditguard.tenancy.context import tenant_context
@@ -429,12 +430,7 @@ def backfill_progress(run: BackfillRun) -> dict[str, Any]:
     """What a progress bar polls: status, months done of the total, percent, scores written."""
     total = run.total_periods
     done = min(run.done_periods, total) if total else run.done_periods
-    if run.status == BackfillRun.Status.SUCCEEDED:
-        percent = 100
-    elif total:
-        percent = min(99, done * 100 // total)
-    else:
-        percent = 0
+    percent = percent_done(done, total, finished=run.status == BackfillRun.Status.SUCCEEDED)
     return {
         "status": run.status,
         "status_label": str(run.get_status_display()),

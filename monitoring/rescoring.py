@@ -55,6 +55,7 @@ from buyers.receivables import AGING_BUCKETS, PAYMENT_PLAN_GRACE_DAYS
 from creditguard.audit.services import audit_record
 from creditguard.dates import today
 from creditguard.locks import job_lock, job_lock_held
+from creditguard.progress import percent_done
 from creditguard.queue import enqueue_on_commit
 from creditguard.reference.selectors import fx_rates_on
 from creditguard.tenancy.context import tenant_context
@@ -799,12 +800,7 @@ def rescore_progress(run: RescoreRun) -> dict[str, Any]:
     """What a progress bar polls: status, buyers scored of the total, percent, and the outcome."""
     total = run.total_buyers
     scored = min(run.scored_buyers, total) if total else run.scored_buyers
-    if run.status == RescoreRun.Status.SUCCEEDED:
-        percent = 100
-    elif total:
-        percent = min(99, scored * 100 // total)
-    else:
-        percent = 0
+    percent = percent_done(scored, total, finished=run.status == RescoreRun.Status.SUCCEEDED)
     return {
         "status": run.status,
         "status_label": str(run.get_status_display()),

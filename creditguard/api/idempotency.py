@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -44,6 +44,7 @@ from creditguard.tenancy.models import Tenant
 
 from .models import IdempotencyRecord
 from .problems import PROBLEM_CONTENT_TYPE, problem
+from .request import request_tenant
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -142,6 +143,20 @@ def respond_idempotently(
         lock.release()
         raise
     return json_response(status, response_body)
+
+
+def start_idempotently(
+    request: Request, *, handler: Handler, located: Collection[int]
+) -> HttpResponse:
+    """`respond_idempotently` for a POST that starts or creates something: an answer whose
+    status is in ``located`` (a replay too) names the thing's URL, its body's "url", in
+    ``Location``."""
+    response = respond_idempotently(
+        request, tenant=request_tenant(request), body=request.body, handler=handler
+    )
+    if response.status_code in located:
+        response["Location"] = orjson.loads(response.content)["url"]
+    return response
 
 
 class _LostRace(Exception):

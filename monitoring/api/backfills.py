@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -29,7 +28,7 @@ from rest_framework import generics, serializers
 from rest_framework.request import Request
 
 from creditguard.accounts.roles import Permission
-from creditguard.api.idempotency import SCHEMA_PARAMETER, respond_idempotently
+from creditguard.api.idempotency import SCHEMA_PARAMETER, start_idempotently
 from creditguard.api.problems import flatten_errors, problem
 from creditguard.api.request import request_actor, request_tenant
 
@@ -206,15 +205,7 @@ class BackfillListView(generics.ListAPIView[BackfillRun]):
         return _runs()
 
     def post(self, request: Request) -> HttpResponse:
-        response = respond_idempotently(
-            request,
-            tenant=request_tenant(request),
-            body=request.body,
-            handler=lambda: self._start(request),
-        )
-        if response.status_code in (200, 202):  # also when replayed
-            response["Location"] = orjson.loads(response.content)["url"]
-        return response
+        return start_idempotently(request, handler=lambda: self._start(request), located=(200, 202))
 
     def _start(self, request: Request) -> tuple[int, dict[str, Any]]:
         typed = BackfillInput(data=request.data)

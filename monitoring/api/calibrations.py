@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -33,7 +32,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from creditguard.accounts.roles import Permission
-from creditguard.api.idempotency import SCHEMA_PARAMETER, respond_idempotently
+from creditguard.api.idempotency import SCHEMA_PARAMETER, start_idempotently
 from creditguard.api.problems import flatten_errors, problem
 from creditguard.api.request import request_actor, request_tenant
 
@@ -252,15 +251,7 @@ class CalibrationListView(generics.ListAPIView[PdCalibration]):
         return calibrations(model_version=self.request.query_params.get("model_version") or None)
 
     def post(self, request: Request) -> HttpResponse:
-        response = respond_idempotently(
-            request,
-            tenant=request_tenant(request),
-            body=request.body,
-            handler=lambda: self._calibrate(request),
-        )
-        if response.status_code == 201:  # also when replayed
-            response["Location"] = orjson.loads(response.content)["url"]
-        return response
+        return start_idempotently(request, handler=lambda: self._calibrate(request), located=(201,))
 
     def _calibrate(self, request: Request) -> tuple[int, dict[str, Any]]:
         typed = CalibrationInput(data=request.data)

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -35,7 +34,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from creditguard.accounts.roles import Permission
-from creditguard.api.idempotency import SCHEMA_PARAMETER, respond_idempotently
+from creditguard.api.idempotency import SCHEMA_PARAMETER, start_idempotently
 from creditguard.api.models import ApiKey
 from creditguard.api.permissions import TenantPermission
 from creditguard.api.problems import problem, problem_response
@@ -376,15 +375,7 @@ class ModelListView(APIView):
         ],
     )
     def post(self, request: Request) -> HttpResponse:
-        response = respond_idempotently(
-            request,
-            tenant=request_tenant(request),
-            body=request.body,
-            handler=lambda: self._start(request),
-        )
-        if response.status_code == 202:  # also when replayed
-            response["Location"] = orjson.loads(response.content)["url"]
-        return response
+        return start_idempotently(request, handler=lambda: self._start(request), located=(202,))
 
     def _start(self, request: Request) -> tuple[int, dict[str, Any]]:
         # Imported here: training loads scikit-learn, which the other endpoints need not wait for.

@@ -54,6 +54,7 @@ from django.utils.translation import gettext as _
 from creditguard.accounts.models import Membership
 from creditguard.accounts.roles import Permission
 from creditguard.audit.services import audit_record
+from creditguard.progress import percent_done
 from creditguard.tenancy.models import Tenant
 
 from .. import rescoring
@@ -113,10 +114,7 @@ def training_progress(model: ScoringModel) -> dict[str, Any]:
     """What a progress bar polls while ``model`` trains: status, steps done of the total,
     percent (100 only once trained), whether it ended, and the error of a failed training."""
     total, done = model.progress_total, min(model.progress_done, model.progress_total)
-    if model.status == Status.TRAINING:
-        percent = min(99, done * 100 // total) if total else 0
-    else:
-        percent = 100
+    percent = percent_done(done, total, finished=model.status != Status.TRAINING)
     return {
         "status": model.status,
         "status_label": str(model.get_status_display()),
