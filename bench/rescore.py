@@ -56,6 +56,7 @@ from buyers.models import Buyer  # noqa: E402
 from buyers.receivables import DBT_LOOKBACK_DAYS  # noqa: E402
 from creditguard.reference.fx import MissingRate, convert  # noqa: E402
 from creditguard.reference.models import FxRate  # noqa: E402
+from creditguard.reference.nace import divisions_of  # noqa: E402
 from creditguard.reference.selectors import fx_rates_on  # noqa: E402
 from creditguard.tenancy.context import tenant_context  # noqa: E402
 from creditguard.tenancy.models import Tenant  # noqa: E402
@@ -164,8 +165,10 @@ class Portfolio:
         section = rng.choice(list(SECTIONS), n)
         status = np.where(rng.random(n) < 0.005, "insolvent", "active")
         tenant_ids = self.tenant_ids
+        # A real NACE code that agrees with the section: the section's first division.
+        code = {letter: divisions_of(letter)[0] for letter in set(SECTIONS)}
         lines = (
-            f"{i + 1}\t{tenant_ids[t]}\tB-{i:07d}\tBench buyer {i}\t\t\t\t\t\t46.69\t{s}\tEUR\t30\t"
+            f"{i + 1}\t{tenant_ids[t]}\tB-{i:07d}\tBench buyer {i}\t\t\t\t\t\t{code[s]}\t{s}\tEUR\t30\t"
             f"{st}\t2025-01-01 00:00:00+00\t2025-01-01 00:00:00+00\t{c}\n"
             for i, (t, c, s, st) in enumerate(
                 zip(self.buyer_tenant.tolist(), country.tolist(), section.tolist(), status.tolist(), strict=True)

@@ -215,7 +215,7 @@ class BuyerForm(forms.Form):
     nace_code = forms.CharField(
         label=_("NACE code"),
         max_length=5,
-        help_text=_("NACE Rev. 2 division or class, e.g. 46 or 46.69."),
+        help_text=_("NACE Rev. 2 division, group or class, e.g. 46, 46.6 or 46.69."),
         widget=forms.TextInput(attrs={"size": 6}),
     )
     parent_erp_reference = forms.CharField(

@@ -28,7 +28,7 @@ from creditguard.accounts.roles import Permission
 from creditguard.i18n import sorted_choices
 from creditguard.reference.fx import CENT
 from creditguard.reference.models import Country
-from creditguard.reference.nace import SECTIONS, section_name
+from creditguard.reference.nace import SECTIONS, section_name, title_of
 from creditguard.web.decorators import tenant_view
 
 from . import receivables, selectors, services
@@ -424,6 +424,7 @@ def buyer_detail(request: HttpRequest, buyer_id: int) -> HttpResponse:
             "buyer": buyer,
             "file": credit_file,
             "sector_name": _sector_name(buyer.nace_section, language),
+            "nace_title": title_of(buyer.nace_code),
             "aging_bars": aging_bars(credit_file.aging),
             "subsidiaries": [m for m in credit_file.group_members if m.parent_id == buyer.pk],
             "statement_table": _statement_table(credit_file.statements),

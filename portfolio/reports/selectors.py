@@ -33,7 +33,7 @@ from buyers.models import Buyer
 from buyers.selectors import CreditFile, buyer_credit_file
 from claims.selectors import ClaimsKpis, claims_kpis
 from creditguard.reference.models import Country
-from creditguard.reference.nace import SECTIONS, section_name
+from creditguard.reference.nace import SECTIONS, section_name, title_of
 from creditguard.tenancy.models import Tenant
 from creditguard.web.templatetags.money import amount, percent
 from monitoring.models import Alert, BuyerScore, CountryRisk
@@ -252,6 +252,7 @@ class CreditReport:
     buyer: Buyer
     as_of: date
     sector_name: str
+    nace_title: str | None  # the official English title of the buyer's NACE code
     file: CreditFile
     figures: limits.BuyerFigures
     risk: dict[str, Any]
@@ -290,6 +291,7 @@ def credit_report(*, tenant: Tenant, buyer: Buyer, as_of: date) -> CreditReport:
         sector_name=section_name(buyer.nace_section, language)
         if buyer.nace_section in SECTIONS
         else buyer.nace_section,
+        nace_title=title_of(buyer.nace_code),
         file=file,
         figures=figures,
         risk=risk,

@@ -72,6 +72,33 @@ def test_it_rejects_a_buyer_with_every_invalid_field_listed_and_writes_nothing(a
         assert not Buyer.objects.exists()
 
 
+@pytest.mark.parametrize("code", ["99.99", "46.99", "04"])
+def test_it_refuses_a_nace_code_missing_from_the_official_table(api, tenant_a, code):
+    response = api.post(
+        "/api/v1/buyers/", {**BUYER, "nace_code": code}, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert [(e["field"], e["message"]) for e in response.json()["errors"]] == [
+        ("nace_code", "Enter a NACE Rev. 2 code such as 46 or 46.69.")
+    ]
+    with active(tenant_a):
+        assert not Buyer.objects.exists()
+
+
+@pytest.mark.parametrize("code", ["46.69", "46.6", "46"])
+def test_it_accepts_a_nace_class_group_or_division(api, code):
+    response = api.post(
+        "/api/v1/buyers/",
+        {**BUYER, "nace_code": code, "erp_reference": f"C-{code}"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.content
+    assert (response.json()["nace_code"], response.json()["nace_section"]) == (code, "G")
+
+
 def test_it_refuses_a_duplicate_erp_reference(api, buyer):
     response = api.post(
         "/api/v1/buyers/", {**BUYER, "erp_reference": "C-1"}, content_type="application/json"

@@ -351,6 +351,50 @@ def test_it_lists_every_bad_record_and_writes_nothing(api, buyer, tenant_a):
 
 
 @pytest.mark.django_db
+def test_nace_codes_missing_from_the_official_table_are_refused(api, buyer, tenant_a):
+    records = [
+        buyer_record("C-2", nace_code="99.99"),
+        buyer_record("C-3", nace_code="46.99"),
+        buyer_record("C-4", nace_code="04"),
+        buyer_record("C-5", nace_code="46.69"),
+        buyer_record("C-6", nace_code="46.6"),
+        buyer_record("C-7", nace_code="46"),
+    ]
+
+    response = post(api, "buyers", records)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == PROBLEM
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [
+        (0, "nace_code"),
+        (1, "nace_code"),
+        (2, "nace_code"),
+    ]
+    with active(tenant_a):
+        assert list(Buyer.objects.values_list("erp_reference", flat=True)) == ["C-1"]
+
+
+@pytest.mark.django_db
+def test_nace_classes_groups_and_divisions_are_accepted(api, buyer, tenant_a):
+    records = [
+        buyer_record("C-5", nace_code="46.69"),
+        buyer_record("C-6", nace_code="46.6"),
+        buyer_record("C-7", nace_code="46"),
+    ]
+
+    response = post(api, "buyers", records)
+
+    assert response.status_code == 200, response.content
+    with active(tenant_a):
+        stored = Buyer.objects.filter(erp_reference__in=["C-5", "C-6", "C-7"])
+        assert sorted(stored.values_list("nace_code", "nace_section")) == [
+            ("46", "G"),
+            ("46.6", "G"),
+            ("46.69", "G"),
+        ]
+
+
+@pytest.mark.django_db
 def test_an_unknown_buyer_reference_is_reported_on_each_record(api, buyer):
     response = post(api, "invoices", [invoice(1, buyer_erp_reference="C-9"), invoice(2)])
 

@@ -620,6 +620,29 @@ def test_buyers_import_with_a_parent_in_the_same_file(tenant_a, owner):
         assert Buyer.objects.get(erp_reference="G-2").parent.erp_reference == "G-1"
 
 
+def test_nace_codes_missing_from_the_official_table_are_reported_on_their_cell(tenant_a, owner):
+    content = (
+        "Customer ID,Name,Country,Sector,Currency\n"
+        "C-1,Eins GmbH,DE,99.99,EUR\n"
+        "C-2,Zwei GmbH,DE,46.99,EUR\n"
+        "C-3,Drei GmbH,DE,04,EUR\n"
+        "C-4,Vier GmbH,DE,46.69,EUR\n"
+        "C-5,Fünf GmbH,DE,46.6,EUR\n"
+        "C-6,Sechs GmbH,DE,46,EUR\n"
+    )
+    job = new_job(tenant_a, owner, "buyers", "buyers.csv", content)
+
+    validation = preview_of(tenant_a, job).validation
+
+    message = "Enter a NACE Rev. 2 code such as 46 or 46.69."
+    assert validation.errors == [
+        RowError(2, "Sector", "99.99", message),
+        RowError(3, "Sector", "46.99", message),
+        RowError(4, "Sector", "04", message),
+    ]
+    assert (validation.row_count, validation.valid_row_count) == (6, 3)
+
+
 def test_a_redelivered_task_leaves_a_finished_job_alone(tenant_a, owner):
     content = "erp_reference,legal_name,country,nace_code,currency\nC-7,Foo SA,FR,46.69,EUR\n"
     job = run(tenant_a, new_job(tenant_a, owner, "buyers", "buyers.csv", content))

@@ -313,9 +313,17 @@ def test_the_country_must_be_an_iso_3166_code_from_the_reference_table():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("code", ["04", "4", "46.691", "G", ""])
+@pytest.mark.parametrize("code", ["99.99", "46.99", "04", "4", "46.691", "G", ""])
 def test_the_nace_code_must_exist(code):
     assert errors_of("buyers", {**BUYER, "nace_code": code}) == [(0, "nace_code")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("code", ["46.69", "46.6", "46"])
+def test_a_nace_class_group_or_division_is_accepted(code):
+    record = one("buyers", {**BUYER, "nace_code": code})
+
+    assert (record["nace_code"], record["nace_section"]) == (code, "G")
 
 
 @pytest.mark.django_db

@@ -371,6 +371,12 @@ def test_a_new_buyer_can_join_a_group_by_its_parents_erp_reference(
             id="invalid-nace",
         ),
         pytest.param(
+            {"nace_code": "46.99"},
+            "nace_code",
+            "Enter a NACE Rev. 2 code such as 46 or 46.69.",
+            id="nace-class-not-in-the-table",
+        ),
+        pytest.param(
             {"parent_erp_reference": "NOPE"},
             "parent_erp_reference",
             "No buyer with this ERP reference.",
@@ -560,6 +566,20 @@ def test_the_credit_file_shows_identity_group_and_group_exposure(client, viewer,
     assert f'href="{reverse("buyers:detail", args=[sister.pk])}">Sister GmbH</a>' in page
     assert "3,500 EUR" in page
     assert "3 companies in the group" in page
+
+
+def test_the_credit_file_shows_the_official_english_title_of_the_nace_code(
+    client, viewer, tenant_a, buyer
+):
+    client.force_login(viewer)
+
+    response = client.get(reverse("buyers:detail", args=[buyer.pk]))
+
+    assert buyer.nace_code == "46.69"
+    assert (
+        'NACE 46.69 · <span lang="en">Wholesale of other machinery and equipment</span>'
+        in response.content.decode()
+    )
 
 
 def test_the_credit_file_shows_statements_with_ratios(client, viewer, tenant_a, buyer):

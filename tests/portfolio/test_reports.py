@@ -92,6 +92,8 @@ def test_the_credit_report_reads_in_english(tenant_a, book):
     assert "Credit report: Elbe Maschinenbau GmbH" in text
     assert "Prepared for Tenant A Ltd" in text
     assert "C-DE-1" in text and "Germany" in text
+    # The NACE code with its official title (Eurostat), then the section.
+    assert "46.69 · Wholesale of other machinery and equipment" in text
     assert "Financial statements" in text and "10,000,000" in text  # revenue
     assert "Score history" in text and "48.50" in text and "66.00" in text
     assert "+3" in text  # grade 4 → 7
