@@ -36,10 +36,12 @@ def job_lock(namespace: int, key: int) -> Iterator[bool]:
 
 
 def job_lock_held(namespace: int, key: int) -> bool:
-    """Whether some session holds `job_lock(namespace, key)`, i.e. is working on the job."""
+    """Whether some session holds `job_lock(namespace, key)`, i.e. is working on the job.
+    Advisory locks are per database; `pg_locks` lists the whole server's."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
             "AND classid = %s AND objid = %s AND objsubid = 2 AND granted)",
             [namespace, key & _INT4],
         )

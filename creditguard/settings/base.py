@@ -343,6 +343,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "creditguard.api.schema.add_problem_responses",
+        "creditguard.api.schema.add_links",
     ],
     "ENUM_NAME_OVERRIDES": {
         "BuyerStatusEnum": "buyers.models.Buyer.Status",

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from creditguard.tenancy.context import tenant_context
 from monitoring import backfill
 from monitoring.models import BackfillRun, BuyerScore
 from tests.conftest import active
@@ -17,6 +18,7 @@ from tests.factories import (
     InvoiceFactory,
     LegalEventFactory,
     MembershipFactory,
+    TenantFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -205,3 +207,86 @@ def test_another_tenants_back_fill_is_not_found(client, outsider, tenant_a):
 
     assert progress.status_code == 404
     assert page.context["backfills"] == [] and page.context["active_backfill"] is None
+
+
+# --- The back-test is cached until its inputs change ------------------------------------------
+# Real commits: the cache renews when the figures' refresh commits (`cached_on_figures`).
+
+
+def _book(tenant):
+    """Twenty buyers scored in January 2023 (grade 6: 30–49 points; one in four defaulted)."""
+    with tenant_context(tenant):
+        for number in range(20):
+            buyer = BuyerFactory(tenant=tenant)
+            row = BuyerScoreFactory(
+                buyer=buyer,
+                period=date(2023, 1, 1),
+                grade=6,
+                score=Decimal(30 + number),
+                model_version="cg-test",
+                trigger="backfill",
+            )
+            BuyerScore.objects.filter(pk=row.pk).update(as_of=date(2023, 1, 1))
+            if number % 4 == 0:
+                LegalEventFactory(
+                    buyer=buyer, kind="insolvency_filing", event_date=date(2023, 6, 1)
+                )
+
+
+def _reports_reading_scores(tenant):
+    """One request's back-tests (its transaction commits), and whether computing them read
+    the score table rather than the cache."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from monitoring import selectors
+
+    with tenant_context(tenant), CaptureQueriesContext(connection) as queries:
+        reports = selectors.backtest_reports(first_period=date(2023, 1, 1))
+    read = any(
+        "COPY" in query["sql"] and "monitoring_buyerscore" in query["sql"] for query in queries
+    )
+    return [(r.model_version, r.observations, r.defaults) for r in reports], read
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_back_test_is_served_from_the_cache_until_a_score_or_a_default_changes():
+    tenant = TenantFactory(slug="backtest-cache")
+    _book(tenant)
+
+    def served(expected):
+        """Computed (the first request refreshes the figures: nothing is cached on them
+        before that commits; the next one caches), then served from the cache."""
+        assert _reports_reading_scores(tenant) == (expected, True)
+        _reports_reading_scores(tenant)
+        assert _reports_reading_scores(tenant) == (expected, False)
+
+    served([("cg-test", 20, 5)])
+
+    # A new score of the model: computed afresh.
+    with tenant_context(tenant):
+        row = BuyerScoreFactory(
+            buyer=BuyerFactory(tenant=tenant),
+            period=date(2023, 1, 1),
+            grade=2,
+            score=Decimal("90"),
+            model_version="cg-test",
+            trigger="backfill",
+        )
+        BuyerScore.objects.filter(pk=row.pk).update(as_of=date(2023, 1, 1))
+    served([("cg-test", 21, 5)])
+
+    # A default recorded as a legal event (not one of the figures' sources): afresh too.
+    with tenant_context(tenant):
+        LegalEventFactory(buyer=row.buyer, kind="insolvency_filing", event_date=date(2023, 5, 1))
+    served([("cg-test", 21, 6)])
+
+    # A score removed: afresh.
+    with tenant_context(tenant):
+        BuyerScore.objects.filter(pk=row.pk).delete()
+    served([("cg-test", 20, 5)])
+
+    # Another tenant's back-test is its own, cached or not.
+    other = TenantFactory(slug="backtest-cache-other")
+    assert _reports_reading_scores(other) == ([], False)
+    assert _reports_reading_scores(other) == ([], False)
