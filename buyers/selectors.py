@@ -13,7 +13,7 @@ from django.db.models.expressions import OrderBy
 from django.db.models.functions import Coalesce
 
 from creditguard.dates import today
-from creditguard.i18n import name_order
+from creditguard.i18n import name_order, sorted_choices
 from creditguard.reference.fx import CENT
 from creditguard.reference.selectors import fx_rates_on
 from creditguard.tenancy.models import Tenant
@@ -99,18 +99,17 @@ def _filtered_buyers(buyers: QuerySet[Buyer], filters: BuyerListFilters) -> Quer
             | Q(registration_number__iexact=filters.search)
             | Q(vat_number__iexact=filters.search)
         )
-    if filters.country:
-        conditions &= Q(country_id=filters.country)
-    if filters.sector:
-        conditions &= Q(nace_section=filters.sector)
+    conditions &= scope_q(
+        buyer="",
+        figures="figures__",
+        policy_id=filters.policy_id,
+        country=filters.country,
+        sector=filters.sector,
+        grade_min=filters.grade_min,
+        grade_max=filters.grade_max,
+    )
     if filters.status:
         conditions &= Q(status=filters.status)
-    if filters.grade_min is not None:
-        conditions &= Q(figures__grade__gte=filters.grade_min)
-    if filters.grade_max is not None:
-        conditions &= Q(figures__grade__lte=filters.grade_max)
-    if filters.policy_id is not None:
-        conditions &= Q(figures__policy_id=filters.policy_id)
     if filters.overdue:
         conditions &= Q(figures__overdue__gt=0)
     if filters.over_limit:
@@ -190,6 +189,59 @@ def buyer_countries_and_sectors(*, tenant: Tenant) -> tuple[list[str], list[str]
     return cached_on_figures(
         tenant=tenant, key="buyers:countries-sectors", compute=_countries_and_sectors
     )
+
+
+def scope_choices(
+    *, tenant: Tenant, language: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The country and sector choices of the filters that narrow a list or the dashboard to
+    some buyers: the tenant's own countries by localised name, its NACE sections in NACE
+    order ("C · Manufacturing"). Call `figures_fresh` first (they are cached on the figures)."""
+    from creditguard.reference.models import Country
+    from creditguard.reference.nace import SECTIONS, section_name
+
+    country_codes, sector_codes = buyer_countries_and_sectors(tenant=tenant)
+    countries = sorted_choices(
+        (
+            (country.code, country.localized_name)
+            for country in Country.objects.filter(code__in=country_codes)
+        ),
+        language=language,
+    )
+    sectors = [
+        (letter, f"{letter} · {section_name(letter, language)}" if letter in SECTIONS else letter)
+        for letter in sector_codes
+    ]
+    return countries, sectors
+
+
+def scope_q(
+    *,
+    buyer: str,
+    figures: str,
+    policy_id: int | None = None,
+    country: str = "",
+    sector: str = "",
+    grade_min: int | None = None,
+    grade_max: int | None = None,
+) -> Q:
+    """The buyers a scope selects (covering policy, country, NACE section, grade band) as a
+    condition: ``buyer`` is the path to the buyer ("" on buyers, "buyer__" from an alert or
+    the figures), ``figures`` the path to its `BuyerFigures` ("figures__" on buyers, "" on
+    the figures, "buyer__figures__" from an alert). The dashboard and the lists its figures
+    link to select the same buyers with it."""
+    condition = Q()
+    if policy_id is not None:
+        condition &= Q(**{f"{figures}policy_id": policy_id})
+    if country:
+        condition &= Q(**{f"{buyer}country_id": country})
+    if sector:
+        condition &= Q(**{f"{buyer}nace_section": sector})
+    if grade_min is not None:
+        condition &= Q(**{f"{figures}grade__gte": grade_min})
+    if grade_max is not None:
+        condition &= Q(**{f"{figures}grade__lte": grade_max})
+    return condition
 
 
 def _countries_and_sectors() -> tuple[list[str], list[str]]:

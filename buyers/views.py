@@ -25,9 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from creditguard.accounts.roles import Permission
-from creditguard.i18n import sorted_choices
 from creditguard.reference.fx import CENT
-from creditguard.reference.models import Country
 from creditguard.reference.nace import SECTIONS, section_name, title_of
 from creditguard.web.decorators import tenant_view
 
@@ -127,10 +125,6 @@ def _sector_name(letter: str, language: str) -> str:
     return section_name(letter, language) if letter in SECTIONS else ""
 
 
-def _sector_label(letter: str, language: str) -> str:
-    return f"{letter} · {_sector_name(letter, language)}" if letter in SECTIONS else letter
-
-
 # --- List ------------------------------------------------------------------------------------
 
 
@@ -154,19 +148,11 @@ def _sort_links(request: HttpRequest, current: str) -> dict[str, dict[str, str]]
 def _list_filter_form(request: HttpRequest, language: str) -> BuyerFilterForm:
     """The list's filter form on `request.GET`, its choices the tenant's own values only
     (call `figures_fresh` first: they are cached on the figures)."""
-    country_codes, sectors = selectors.buyer_countries_and_sectors(tenant=request.tenant)
-    countries = sorted_choices(
-        (
-            (country.code, country.localized_name)
-            for country in Country.objects.filter(code__in=country_codes)
-        ),
-        language=language,
-    )
-    # Sectors stay in NACE order (A to U): each label starts with its letter.
+    countries, sectors = selectors.scope_choices(tenant=request.tenant, language=language)
     form = BuyerFilterForm(
         request.GET,
         countries=countries,
-        sectors=[(letter, _sector_label(letter, language)) for letter in sectors],
+        sectors=sectors,
         policies=buyer_list_policy_choices(tenant=request.tenant),
     )
     form.is_valid()  # invalid values are left out of `filters()`; the form shows their errors

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from buyers.forms import GRADE_BEST, GRADE_WORST
 
 from .models import Alert, AlertRule, LegalEvent
 from .rules import RuleSetting, Threshold
@@ -44,10 +47,46 @@ class AlertFilterForm(forms.Form):
     )
     created_from = forms.DateField(label=_("Raised from"), required=False, widget=DATE_INPUT)
     created_to = forms.DateField(label=_("Raised until"), required=False, widget=DATE_INPUT)
+    # The buyers in scope, as on the dashboard (whose figures link here with them).
+    policy = forms.TypedChoiceField(
+        label=_("Insurance policy"), required=False, coerce=int, empty_value=None
+    )
+    country = forms.ChoiceField(label=_("Country"), required=False)
+    sector = forms.ChoiceField(label=_("Sector"), required=False)
+    grade_min = forms.IntegerField(
+        label=_("Grade from"),
+        required=False,
+        min_value=GRADE_BEST,
+        max_value=GRADE_WORST,
+        widget=forms.NumberInput(attrs={"placeholder": str(GRADE_BEST), "class": "narrow"}),
+    )
+    grade_max = forms.IntegerField(
+        label=_("Grade to"),
+        required=False,
+        min_value=GRADE_BEST,
+        max_value=GRADE_WORST,
+        widget=forms.NumberInput(attrs={"placeholder": str(GRADE_WORST), "class": "narrow"}),
+    )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        countries: Iterable[tuple[str, str]] = (),
+        sectors: Iterable[tuple[str, str]] = (),
+        policies: Iterable[tuple[int, str]] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        for name in ("status", "severity", "rule"):
+        for name, field in (("country", self.fields["country"]), ("sector", self.fields["sector"])):
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [
+                ("", _("All countries") if name == "country" else _("All sectors")),
+                *(countries if name == "country" else sectors),
+            ]
+        policy = self.fields["policy"]
+        assert isinstance(policy, forms.TypedChoiceField)
+        policy.choices = [("", _("All policies")), *policies]
+        for name in ("status", "severity", "rule", "policy", "country", "sector"):
             self.fields[name].widget.attrs["data-autosubmit"] = ""
 
 

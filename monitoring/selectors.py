@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 
 from buyers.figures import cached_on_figures, figures_fresh
 from buyers.models import Buyer, Invoice
+from buyers.selectors import scope_q
 from creditguard.i18n import sort_key_for_language
 from creditguard.reference.models import Country
 from creditguard.tenancy.context import current_tenant
@@ -576,13 +577,30 @@ def alert_feed(
     search: str = "",
     created_from: date | None = None,
     created_to: date | None = None,
+    policy_id: int | None = None,
+    country: str = "",
+    sector: str = "",
+    grade_min: int | None = None,
+    grade_max: int | None = None,
 ) -> QuerySet[Alert]:
     """Alerts newest first, with their buyer and the people who acknowledged and resolved them.
 
     ``search`` matches part of the buyer's name or its whole ERP reference; the dates are the
-    days the warnings were raised, both included, in the site's time zone.
+    days the warnings were raised, both included, in the site's time zone. The buyer's
+    covering policy, country, sector and current grade narrow the feed as they narrow the
+    dashboard (`buyers.selectors.scope_q`; call `figures_fresh` first).
     """
-    alerts = Alert.objects.select_related("buyer", "acknowledged_by", "resolved_by")
+    alerts = Alert.objects.select_related("buyer", "acknowledged_by", "resolved_by").filter(
+        scope_q(
+            buyer="buyer__",
+            figures="buyer__figures__",
+            policy_id=policy_id,
+            country=country,
+            sector=sector,
+            grade_min=grade_min,
+            grade_max=grade_max,
+        )
+    )
     if status:
         alerts = alerts.filter(status=status)
     if severity:

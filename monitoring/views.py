@@ -26,10 +26,13 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from buyers.figures import figures_fresh
+from buyers.selectors import scope_choices
+from buyers.signals import buyer_list_policy_choices
 from creditguard.accounts.roles import Permission
 from creditguard.web.decorators import tenant_view
 from creditguard.web.templatetags.money import day, month
@@ -197,7 +200,14 @@ def _alert_or_404(alert_id: int) -> Alert:
 
 @tenant_view()
 def alert_list(request: HttpRequest) -> HttpResponse:
-    form = AlertFilterForm(request.GET)
+    figures_fresh(tenant=request.tenant)  # the grade and policy filters read the figures
+    countries, sectors = scope_choices(tenant=request.tenant, language=get_language() or "en")
+    form = AlertFilterForm(
+        request.GET,
+        countries=countries,
+        sectors=sectors,
+        policies=buyer_list_policy_choices(tenant=request.tenant),
+    )
     form.is_valid()  # invalid values (an unknown status, a bad date) are left out
     filters = {name: form.cleaned_data.get(name) for name in form.fields}
     feed = selectors.alert_feed(
@@ -207,6 +217,11 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         search=filters["q"] or "",
         created_from=filters["created_from"],
         created_to=filters["created_to"],
+        policy_id=filters["policy"],
+        country=filters["country"] or "",
+        sector=filters["sector"] or "",
+        grade_min=filters["grade_min"],
+        grade_max=filters["grade_max"],
     )
     page = Paginator(feed, PAGE_SIZE).get_page(request.GET.get("page"))
     for alert in page.object_list:

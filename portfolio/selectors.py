@@ -14,7 +14,7 @@ those buyers only. The DSO trend is the exception: it is read from the tenant's 
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final
@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce
 from buyers import receivables
 from buyers.figures import cached_on_figures
 from buyers.models import BuyerFigures, PortfolioSnapshot
-from buyers.selectors import buyer_countries_and_sectors
+from buyers.selectors import scope_q
 from creditguard.dates import today
 from creditguard.tenancy.models import Tenant
 
@@ -86,18 +86,7 @@ class DashboardFilters:
 
 def figures_in_scope(*, filters: DashboardFilters) -> QuerySet[BuyerFigures]:
     """The BuyerFigures rows of the buyers the filters select (tenant-scoped manager)."""
-    rows = BuyerFigures.objects.all()
-    if filters.policy_id is not None:
-        rows = rows.filter(policy_id=filters.policy_id)
-    if filters.country:
-        rows = rows.filter(buyer__country_id=filters.country)
-    if filters.sector:
-        rows = rows.filter(buyer__nace_section=filters.sector)
-    if filters.grade_min is not None:
-        rows = rows.filter(grade__gte=filters.grade_min)
-    if filters.grade_max is not None:
-        rows = rows.filter(grade__lte=filters.grade_max)
-    return rows
+    return BuyerFigures.objects.filter(scope_q(buyer="buyer__", figures="", **asdict(filters)))
 
 
 def buyers_in_scope(*, filters: DashboardFilters) -> QuerySet[BuyerFigures, Any]:
@@ -388,9 +377,3 @@ def dso_trend(*, as_of: date, months: int = TREND_MONTHS) -> list[DsoPoint]:
         )
         for snapshot in snapshots
     ]
-
-
-def filter_choices(*, tenant: Tenant) -> tuple[list[str], list[str]]:
-    """The countries and sectors of the tenant's buyers (codes, sorted), cached until the
-    figures change (`buyers.selectors.buyer_countries_and_sectors`)."""
-    return buyer_countries_and_sectors(tenant=tenant)

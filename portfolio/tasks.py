@@ -42,7 +42,9 @@ def monthly_report_run(as_of: str, *, tenant: Tenant) -> None:
 def dashboard_warm(*, tenant: Tenant) -> None:
     """After a background refresh of the figures: the unfiltered dashboard's aggregates into
     the cache, so the first visitor does not wait for them (`selectors.portfolio_figures`)."""
+    from buyers.selectors import buyer_countries_and_sectors
+
     from . import selectors
 
-    selectors.filter_choices(tenant=tenant)
+    buyer_countries_and_sectors(tenant=tenant)
     selectors.portfolio_figures(tenant=tenant, filters=selectors.DashboardFilters())

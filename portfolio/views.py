@@ -13,11 +13,10 @@ from django.utils.translation import gettext as _
 
 from buyers.charts import aging_bars, dso_chart, heat_level
 from buyers.figures import figures_fresh
+from buyers.selectors import scope_choices
 from claims.selectors import claims_kpis
 from creditguard.audit.activity import activity_feed
 from creditguard.dates import today
-from creditguard.i18n import sorted_choices
-from creditguard.reference.models import Country
 from creditguard.reference.nace import SECTIONS, section_name
 from creditguard.tenancy.http import TenantHttpRequest
 from creditguard.web.decorators import tenant_view
@@ -161,21 +160,12 @@ def dashboard(request: TenantHttpRequest) -> HttpResponse:
     figures_fresh(tenant=tenant)
     as_of = today()
     language = get_language() or "en"
-    country_codes, sector_codes = selectors.filter_choices(tenant=tenant)
-    country_names = {
-        country.code: country.localized_name
-        for country in Country.objects.filter(code__in=country_codes)
-    }
+    countries, sectors = scope_choices(tenant=tenant, language=language)
+    country_names = dict(countries)
     sector_names = {
-        letter: section_name(letter, language) for letter in sector_codes if letter in SECTIONS
+        letter: section_name(letter, language) for letter, _label in sectors if letter in SECTIONS
     }
-    form = DashboardFilterForm(
-        request.GET or None,
-        countries=sorted_choices(
-            [(code, country_names.get(code, code)) for code in country_codes], language=language
-        ),
-        sectors=[(code, f"{code} · {sector_names.get(code, code)}") for code in sector_codes],
-    )
+    form = DashboardFilterForm(request.GET or None, countries=countries, sectors=sectors)
     filters = form.filters()
     scope = selectors.buyers_in_scope(filters=filters) if filters.active else None
 
@@ -208,9 +198,9 @@ def dashboard(request: TenantHttpRequest) -> HttpResponse:
         "no_limit": _link("buyers:list", filters, no_limit=1, sort="-exposure"),
         "over_limit": _link("buyers:list", filters, over_limit=1, sort="-utilisation"),
         "utilisation": _link("buyers:list", filters, sort="-utilisation"),
-        # The alert, limit and claim lists filter by buyer state, not by country or grade.
-        "alerts": _link("monitoring:alerts", DashboardFilters(), status="open"),
-        "lead_times": reverse("monitoring:alerts"),
+        "alerts": _link("monitoring:alerts", filters, status="open"),
+        "lead_times": _link("monitoring:alerts", filters),
+        # The limit and claim lists filter by buyer state, not by country or grade.
         "blocked": _link("limits:overview", DashboardFilters(), state="blocked"),
         "claims": _link("claims:list", DashboardFilters(policy_id=filters.policy_id)),
         "paid_claims": _link(

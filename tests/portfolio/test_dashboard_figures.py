@@ -275,7 +275,8 @@ def test_drill_down_links_carry_the_filter(client, teammate, book):
         f"{buyers}?country=FR&amp;grade_min=5&amp;uninsured=1&amp;sort=-exposure",
         f"{buyers}?country=FR&amp;grade_min=8&amp;grade_max=8",
         f"{buyers}?country=FR&amp;grade_min=5&amp;sort=-exposure&amp;sector=G",
-        f"{reverse('monitoring:alerts')}?status=open",
+        f"{reverse('monitoring:alerts')}?country=FR&amp;grade_min=5&amp;status=open",
+        f"{reverse('monitoring:alerts')}?country=FR&amp;grade_min=5",  # the lead times
     ):
         assert f'href="{link}"' in page, link
 
