@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from buyers.figures import figures_fresh
 from buyers.services import buyer_by_reference
 from creditguard.accounts.roles import Permission
 from creditguard.api import filters as api_filters
@@ -77,6 +78,8 @@ class AlertListView(generics.ListAPIView):
     filterset_class = filters.AlertFilter
 
     def get_queryset(self) -> QuerySet:
+        if set(filters.FIGURES_FILTERS) & set(self.request.query_params):
+            figures_fresh(tenant=request_tenant(self.request))
         return _alerts()
 
 

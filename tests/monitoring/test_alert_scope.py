@@ -84,3 +84,45 @@ def test_the_country_and_sector_choices_are_the_tenants_own(client, teammate, te
         "F · Construction",
         "G · Wholesale and retail trade; repair of motor vehicles",
     ]
+
+
+# --- The same scope through the API -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param({"country": "FR"}, ["beta"], id="country"),
+        pytest.param({"sector": "G", "grade_min": "5"}, ["gamma"], id="sector-and-grade"),
+        pytest.param({"grade_max": "5"}, ["alpha"], id="grade-to"),
+    ],
+)
+def test_the_api_narrows_alerts_to_the_buyers_in_scope(api, alerts, query, expected):
+    response = api.get("/api/v1/alerts/", query)
+
+    assert response.status_code == 200
+    assert sorted(row["title"] for row in response.json()["results"]) == [
+        f"{name} alert" for name in expected
+    ]
+
+
+def test_the_api_narrows_alerts_to_the_covering_policy(api, alerts):
+    response = api.get("/api/v1/alerts/", {"policy": alerts["second_policy"].pk})
+
+    assert [row["title"] for row in response.json()["results"]] == ["gamma alert"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        pytest.param({"country": "XX"}, "country", id="unknown-country"),
+        pytest.param({"sector": "Z"}, "sector", id="unknown-sector"),
+        pytest.param({"grade_min": "11"}, "grade_min", id="grade-out-of-range"),
+    ],
+)
+def test_an_unknown_scope_value_is_a_problem_naming_the_filter(api, alerts, query, field):
+    response = api.get("/api/v1/alerts/", query)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert field in str(response.json())
