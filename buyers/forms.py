@@ -7,7 +7,7 @@ Field names are the record keys the services read (`buyers.records`), so a servi
 import secrets
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django import forms
 from django.utils import timezone
@@ -27,6 +27,17 @@ from .selectors import OPEN_STATUSES, BuyerListFilters
 
 # Grades run from 1 (best) to 10 (worst), as `monitoring.scoring` assigns them.
 GRADE_BEST, GRADE_WORST = 1, 10
+
+
+def grade_bound_field(label: Any, *, placeholder: int) -> forms.IntegerField:
+    """One end of a grade band filter (the lists that narrow to the dashboard's scope)."""
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        min_value=GRADE_BEST,
+        max_value=GRADE_WORST,
+        widget=forms.NumberInput(attrs={"placeholder": str(placeholder), "class": "narrow"}),
+    )
 
 
 class DecimalFieldOptions(TypedDict, total=False):
@@ -81,20 +92,8 @@ class BuyerFilterForm(forms.Form):
     policy = forms.TypedChoiceField(
         label=_("Insurance policy"), required=False, coerce=int, empty_value=None
     )
-    grade_min = forms.IntegerField(
-        label=_("Grade from"),
-        required=False,
-        min_value=GRADE_BEST,
-        max_value=GRADE_WORST,
-        widget=forms.NumberInput(attrs={"placeholder": str(GRADE_BEST), "class": "narrow"}),
-    )
-    grade_max = forms.IntegerField(
-        label=_("Grade to"),
-        required=False,
-        min_value=GRADE_BEST,
-        max_value=GRADE_WORST,
-        widget=forms.NumberInput(attrs={"placeholder": str(GRADE_WORST), "class": "narrow"}),
-    )
+    grade_min = grade_bound_field(_("Grade from"), placeholder=GRADE_BEST)
+    grade_max = grade_bound_field(_("Grade to"), placeholder=GRADE_WORST)
     utilisation_min = forms.DecimalField(
         label=_("Limit used at least (%)"),
         required=False,

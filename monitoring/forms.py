@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from buyers.forms import GRADE_BEST, GRADE_WORST
+from buyers.forms import GRADE_BEST, GRADE_WORST, grade_bound_field
 
 from .models import Alert, AlertRule, LegalEvent
 from .rules import RuleSetting, Threshold
@@ -53,20 +53,8 @@ class AlertFilterForm(forms.Form):
     )
     country = forms.ChoiceField(label=_("Country"), required=False)
     sector = forms.ChoiceField(label=_("Sector"), required=False)
-    grade_min = forms.IntegerField(
-        label=_("Grade from"),
-        required=False,
-        min_value=GRADE_BEST,
-        max_value=GRADE_WORST,
-        widget=forms.NumberInput(attrs={"placeholder": str(GRADE_BEST), "class": "narrow"}),
-    )
-    grade_max = forms.IntegerField(
-        label=_("Grade to"),
-        required=False,
-        min_value=GRADE_BEST,
-        max_value=GRADE_WORST,
-        widget=forms.NumberInput(attrs={"placeholder": str(GRADE_WORST), "class": "narrow"}),
-    )
+    grade_min = grade_bound_field(_("Grade from"), placeholder=GRADE_BEST)
+    grade_max = grade_bound_field(_("Grade to"), placeholder=GRADE_WORST)
 
     def __init__(
         self,
@@ -77,15 +65,14 @@ class AlertFilterForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        for name, field in (("country", self.fields["country"]), ("sector", self.fields["sector"])):
+        for name, empty, choices in (
+            ("country", _("All countries"), countries),
+            ("sector", _("All sectors"), sectors),
+            ("policy", _("All policies"), policies),
+        ):
+            field = self.fields[name]
             assert isinstance(field, forms.ChoiceField)
-            field.choices = [
-                ("", _("All countries") if name == "country" else _("All sectors")),
-                *(countries if name == "country" else sectors),
-            ]
-        policy = self.fields["policy"]
-        assert isinstance(policy, forms.TypedChoiceField)
-        policy.choices = [("", _("All policies")), *policies]
+            field.choices = [("", empty), *choices]
         for name in ("status", "severity", "rule", "policy", "country", "sector"):
             self.fields[name].widget.attrs["data-autosubmit"] = ""
 
