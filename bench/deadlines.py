@@ -47,7 +47,7 @@ django.setup()
 import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, models  # noqa: E402
-from rescore import copy_rows, owner_role  # noqa: E402  (bench/ is the script's directory)
+from scratch import copy_rows, create_database, drop_database, owner_role  # noqa: E402
 
 from creditguard.reference.models import FxRate  # noqa: E402
 from creditguard.tenancy.context import tenant_context  # noqa: E402
@@ -84,20 +84,7 @@ NOW = "2026-11-30 00:00:00+00"
 settings.DEBUG = False  # no query log for either side
 
 
-# --- Database ------------------------------------------------------------------------------------
-
-
-def create_database() -> str:
-    original = connection.settings_dict["NAME"]
-    connection.settings_dict["TEST"]["NAME"] = f"bench_deadlines_{os.getpid()}"
-    with owner_role():
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    return original
-
-
-def drop_database(original: str) -> None:
-    with owner_role():
-        connection.creation.destroy_test_db(original, verbosity=0)
+# --- Loading ------------------------------------------------------------------------------------
 
 
 def _text(field: models.Field, value: Any) -> str:
@@ -413,7 +400,7 @@ def main() -> int:
     options = parser.parse_args()
 
     load_at_start = os.getloadavg()[0]
-    original = create_database()
+    original = create_database("deadlines")
     print(f"scratch database {connection.settings_dict['NAME']}", flush=True)
     try:
         book = Book(invoices=options.invoices, tenants=options.tenants)

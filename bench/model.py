@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import io
 import os
 import subprocess
 import sys
@@ -58,6 +57,7 @@ import pandas as pd  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
 from django.db import DatabaseError, connection  # noqa: E402
+from scratch import copy_rows, create_database, drop_database, owner_role  # noqa: E402
 
 import creditguard.queue  # noqa: E402
 from creditguard.dates import today  # noqa: E402
@@ -85,44 +85,7 @@ STATEMENT_FIGURES = (
 settings.DEBUG = False  # no `connection.queries` bookkeeping
 
 
-# --- Database ------------------------------------------------------------------------------------
-
-
-@contextmanager
-def owner_role() -> Iterator[None]:
-    """Connect as the owner role (it runs migrations and may COPY into RLS tables)."""
-    connection.close()
-    runtime = {key: connection.settings_dict[key] for key in ("USER", "PASSWORD")}
-    connection.settings_dict.update(settings.DATABASE_OWNER_CREDENTIALS)
-    try:
-        yield
-    finally:
-        connection.close()
-        connection.settings_dict.update(runtime)
-
-
-def create_database() -> str:
-    original = connection.settings_dict["NAME"]
-    connection.settings_dict["TEST"]["NAME"] = f"bench_model_{os.getpid()}"
-    with owner_role():
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    return original
-
-
-def drop_database(original: str) -> None:
-    with owner_role():
-        connection.creation.destroy_test_db(original, verbosity=0)
-
-
-def copy_rows(cursor: Any, table: str, columns: list[str], lines: Any) -> int:
-    buffer = io.StringIO()
-    count = 0
-    for line in lines:
-        buffer.write(line)
-        count += 1
-    buffer.seek(0)
-    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
-    return count
+# --- Progress -----------------------------------------------------------------------------------
 
 
 class Steps:
@@ -504,7 +467,7 @@ def main() -> int:
     load_at_start = os.getloadavg()[0]
     started = time.perf_counter()
     with steps.step("scratch database (migrate)"):
-        original = create_database()
+        original = create_database("model")
     print(f"scratch database {connection.settings_dict['NAME']}", flush=True)
     notes: list[str] = []
     try:

@@ -26,14 +26,13 @@
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +48,7 @@ django.setup()
 import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import DatabaseError, connection  # noqa: E402
+from scratch import copy_rows, create_database, drop_database, owner_role  # noqa: E402
 
 from buyers import ledger, receivables  # noqa: E402
 from buyers.ledger import OPEN_STATUSES  # noqa: E402
@@ -81,42 +81,6 @@ LEGAL_KINDS = ["court_judgment", "tax_lien", "payment_default", "management_chan
 # Django keeps every query in `connection.queries` under DEBUG (local settings); neither side
 # should pay for that.
 settings.DEBUG = False
-
-
-# --- Database -----------------------------------------------------------------------------------
-
-
-@contextmanager
-def owner_role() -> Iterator[None]:
-    """Connect as the owner role (it runs migrations and may COPY into RLS tables)."""
-    connection.close()
-    runtime = {key: connection.settings_dict[key] for key in ("USER", "PASSWORD")}
-    connection.settings_dict.update(settings.DATABASE_OWNER_CREDENTIALS)
-    try:
-        yield
-    finally:
-        connection.close()
-        connection.settings_dict.update(runtime)
-
-
-def create_database() -> str:
-    original = connection.settings_dict["NAME"]
-    connection.settings_dict["TEST"]["NAME"] = f"bench_rescore_{os.getpid()}"
-    with owner_role():
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    return original
-
-
-def drop_database(original: str) -> None:
-    with owner_role():
-        connection.creation.destroy_test_db(original, verbosity=0)
-
-
-def copy_rows(cursor, table: str, columns: list[str], lines: Iterator[str] | list[str]) -> None:
-    buffer = io.StringIO()
-    buffer.writelines(lines)
-    buffer.seek(0)
-    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
 
 
 # --- Data -------------------------------------------------------------------------------------------
@@ -578,7 +542,7 @@ def main() -> int:
     n = options.buyers
 
     load_at_start = os.getloadavg()[0]
-    original = create_database()
+    original = create_database("rescore")
     print(f"scratch database {connection.settings_dict['NAME']}", flush=True)
     try:
         portfolio = Portfolio(buyers=n, invoices=options.invoices, tenants=options.tenants)

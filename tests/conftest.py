@@ -20,6 +20,7 @@ from django.test import TransactionTestCase
 from django.utils import translation
 
 from creditguard.tenancy.context import activate_tenant, deactivate_tenant, tenant_scope
+from creditguard.tenancy.db import owner_role
 from tests.factories import ApiKeyFactory, MembershipFactory, TenantFactory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -32,20 +33,6 @@ def require_service(available: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: missing services fail instead of skipping)")
     pytest.skip(reason)
-
-
-@contextmanager
-def owner_role() -> Iterator[None]:
-    """Connect as the owner role (creates and migrates the test database)."""
-    connection = connections["default"]
-    connection.close()
-    runtime = {key: connection.settings_dict[key] for key in ("USER", "PASSWORD")}
-    connection.settings_dict.update(settings.DATABASE_OWNER_CREDENTIALS)
-    try:
-        yield
-    finally:
-        connection.close()
-        connection.settings_dict.update(runtime)
 
 
 _flush_as_runtime_role = TransactionTestCase._fixture_teardown

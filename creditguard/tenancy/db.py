@@ -14,12 +14,32 @@ tests/tenancy/test_citus_schema.py checks the catalog against these rules.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.apps import apps
 from django.conf import settings
 from django.db import connections, migrations
 from psycopg2 import sql
 
 from .models import AppendOnly
+
+
+@contextmanager
+def owner_role() -> Iterator[None]:
+    """Connect the default connection as the owner role for the block (it creates and migrates
+    databases and may COPY into row-secured tables): the test and bench databases; the app
+    itself always runs as the runtime role."""
+    connection = connections["default"]
+    connection.close()
+    runtime = {key: connection.settings_dict[key] for key in ("USER", "PASSWORD")}
+    connection.settings_dict.update(settings.DATABASE_OWNER_CREDENTIALS)
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.update(runtime)
+
 
 TENANT_PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
 
